@@ -1,0 +1,132 @@
+/**
+ * Source `download`: a release tarball of static emulators, fetched through the tool cache and checked
+ * against a pinned SHA-256 before anything is extracted, cached or run.
+ */
+import * as core from '@actions/core'
+import * as tc from '@actions/tool-cache'
+import { createHash } from 'node:crypto'
+import { createReadStream } from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { run } from '../engine/run.js'
+import { InputError } from '../inputs/inputs.js'
+import { PLATFORMS, type Platform } from '../platforms.js'
+import { findCached, storeInCache } from './cache.js'
+import { emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers } from './emulators.js'
+import { DEFAULT_URL, DEFAULT_VERSION, expandUrl, knownChecksum, tarballArch } from './releases.js'
+import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+
+export interface DownloadTarget {
+  url: string
+  sha256: string
+}
+
+/**
+ * Which URL and checksum to use. Refuses, before anything runs, every case where what would be
+ * executed cannot be checked against a pinned checksum.
+ */
+export function resolveDownload(urlInput: string, sha256Input: string, nodeArch: string): DownloadTarget {
+  const arch = tarballArch(nodeArch)
+  const url = expandUrl(urlInput || DEFAULT_URL, DEFAULT_VERSION, arch)
+  if (sha256Input) return { url, sha256: sha256Input }
+  if (urlInput) {
+    throw new InputError(
+      `download-url is set but download-sha256 is not: a custom tarball must be pinned by its checksum. ` +
+        'Give download-sha256 (sha256sum of the tarball), or use source: image.'
+    )
+  }
+  const known = knownChecksum(DEFAULT_VERSION, arch)
+  if (!known) {
+    throw new InputError(
+      `no pinned checksum is known for the QEMU ${DEFAULT_VERSION} tarball on ${arch} hosts, and nothing ` +
+        'unverified is run. Give download-sha256 (sha256sum of the tarball), or use source: image.'
+    )
+  }
+  return { url, sha256: known }
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
+  return hash.digest('hex')
+}
+
+export function checkChecksum(actual: string, expected: string, url: string): void {
+  if (actual.toLowerCase() !== expected.toLowerCase()) {
+    throw new Error(
+      `checksum mismatch for ${url}: expected sha256 ${expected}, got ${actual}. ` +
+        'Nothing was cached or registered. If the tarball changed on purpose, pin the new checksum in download-sha256.'
+    )
+  }
+}
+
+export class DownloadSource implements EmulatorSource {
+  readonly from: string
+
+  constructor(
+    private readonly target: DownloadTarget,
+    private readonly useCache: boolean,
+    private readonly workDir: string,
+    private readonly timeout: number
+  ) {
+    this.from = target.url
+  }
+
+  async cached(): Promise<CachedEmulators | undefined> {
+    return this.useCache ? findCached(this.target.sha256) : undefined
+  }
+
+  async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
+    const cached = await this.cached()
+    if (cached && (cached.complete || (wanted !== 'all' && wanted.every(p => cached.has.has(p.arch))))) {
+      return cached
+    }
+
+    const file = await this.download()
+    checkChecksum(await sha256File(file), this.target.sha256, this.target.url)
+    core.info(`sha256 ${this.target.sha256} matches`)
+
+    // extract only what is asked for (and what the cache already had, so the cache only grows)
+    const listing = await run('tar', ['-tzf', file], { timeout: 120 })
+    if (listing.exitCode !== 0) throw new Error(`${this.target.url} is not a .tar.gz: ${listing.stderr.trim()}`)
+    const keep = wanted === 'all' ? 'all' : PLATFORMS.filter(p => wanted.includes(p) || cached?.has.has(p.arch))
+    const members = selectMembers(listing.stdout.split('\n'), keep)
+    if (members.length === 0) throw new Error(`${this.target.url} holds no qemu-<cpu> emulator that was asked for`)
+    const dir = await tc.extractTar(file, await fs.mkdtemp(path.join(this.workDir, 'download-')), ['-xz', ...members])
+    await fs.rm(file, { force: true })
+    await keepOnlyEmulators(dir, 'all')
+    const has = await emulatorsIn(dir)
+    const e: Emulators = {
+      dir, has, key: this.target.sha256, version: await qemuVersion(dir, has), origin: 'download', from: this.target.url
+    }
+    return this.useCache ? storeInCache(e, wanted === 'all') : e
+  }
+
+  private async download(): Promise<string> {
+    core.info(`downloading ${this.target.url}`)
+    let timer: NodeJS.Timeout | undefined
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `downloading ${this.target.url} did not finish within ${this.timeout}s. ` +
+                'Check that the runner can reach it, raise `timeout`, or use a mirror in download-url.'
+            )
+          ),
+        this.timeout * 1000
+      )
+    })
+    try {
+      return await Promise.race([tc.downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)), limit])
+    } catch (err) {
+      const status = (err as { httpStatusCode?: number }).httpStatusCode
+      if (status) {
+        throw new Error(`downloading ${this.target.url} failed with HTTP ${status}. Check download-url (or its mirror).`)
+      }
+      throw err
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * Source `image`: an image holding `/usr/bin/qemu-<cpu>` (tonistiigi/binfmt, or a mirror of it),
+ * pulled by digest and copied out without running it.
+ */
+import * as core from '@actions/core'
+import * as fs from 'node:fs/promises'
+import { isPinned } from '../inputs/inputs.js'
+import type { Docker } from '../engine/docker.js'
+import type { Platform } from '../platforms.js'
+import { findCached, storeInCache } from './cache.js'
+import { emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
+import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+
+const digestOf = (image: string): string | undefined => /@sha256:([a-f0-9]{64})$/.exec(image)?.[1]
+
+export class ImageSource implements EmulatorSource {
+  constructor(
+    readonly from: string,
+    private readonly docker: Docker,
+    private readonly useCache: boolean,
+    private readonly workDir: string
+  ) {}
+
+  async cached(): Promise<CachedEmulators | undefined> {
+    const digest = digestOf(this.from)
+    return this.useCache && digest ? findCached(digest) : undefined
+  }
+
+  async acquire(_wanted: 'all' | readonly Platform[]): Promise<Emulators> {
+    const pinned = isPinned(this.from)
+    if (!pinned) {
+      core.warning(
+        `image ${this.from} is not pinned by digest: what it holds can change under you. ` +
+          'Pin it as name:tag@sha256:<digest>.'
+      )
+    }
+    const cached = await this.cached()
+    if (cached) return cached
+
+    await this.docker.info()
+    // a digest never changes, so a local copy is as good as a pull; a tag may have moved
+    const id = await this.docker.ensureImage(this.from, !pinned)
+    const key = digestOf(this.from) ?? id.replace(/^sha256:/, '')
+    if (!pinned && this.useCache) {
+      const byId = await findCached(key)
+      if (byId) return byId
+    }
+
+    const dir = await fs.mkdtemp(`${this.workDir}/image-`)
+    await this.docker.copyOut(this.from, '/usr/bin', dir)
+    // the image is small enough to keep whole: every later request is served from one cache entry
+    await keepOnlyEmulators(dir, 'all')
+    const has = await emulatorsIn(dir)
+    if (has.size === 0) throw new Error(`image ${this.from} has no /usr/bin/qemu-<cpu> emulators`)
+    const e: Emulators = { dir, has, key, version: await qemuVersion(dir, has), origin: 'image', from: this.from }
+    return this.useCache ? storeInCache(e, true) : e
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * Stage 3: getting the emulators. A source is one file implementing this interface; everything after
+ * (register, verify, report, post) works on the Emulators it returns and does not know where they came from.
+ */
+import type { Platform } from '../platforms.js'
+
+export interface Emulators {
+  /** directory holding `qemu-<cpu>` files */
+  dir: string
+  /** arch ids of the platforms there is an emulator for */
+  has: ReadonlySet<string>
+  /** what the content is known by (image digest, tarball checksum): names the cache entry and the interpreter path */
+  key: string
+  /** QEMU's version, where the emulators say it */
+  version?: string
+  /** where they came from this time, for the log and summary */
+  origin: 'tool cache' | 'image' | 'download'
+  /** the image reference or URL */
+  from: string
+}
+
+export interface EmulatorSource {
+  readonly from: string
+  /** What the tool cache already holds for this source, without the network or the engine. */
+  cached(): Promise<CachedEmulators | undefined>
+  /** Gets at least the wanted emulators (every one the source has, for `all`). */
+  acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators>
+}
+
+export interface CachedEmulators extends Emulators {
+  /** the entry holds every emulator the source has (so it can answer `all`) */
+  complete: boolean
+}

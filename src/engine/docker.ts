@@ -1,0 +1,123 @@
+/**
+ * The Docker engine, through its CLI. Every call is an argument array with a time limit, and every
+ * failure says what happened and what to try.
+ */
+import * as io from '@actions/io'
+import { run, TimeoutError, type RunResult } from './run.js'
+
+export interface EngineInfo {
+  securityOptions: string[]
+  rootless: boolean
+}
+
+/** Seconds for calls that only talk to the local daemon. */
+const LOCAL_TIMEOUT = 120
+
+export class Docker {
+  private infoPromise?: Promise<EngineInfo>
+
+  constructor(
+    /** seconds for calls that reach the network (pull) */
+    private readonly networkTimeout: number,
+    private readonly bin = 'docker'
+  ) {}
+
+  async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer): Promise<RunResult> {
+    try {
+      return await run(this.bin, args, { timeout, input })
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        throw new Error(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
+      }
+      throw err
+    }
+  }
+
+  /** Checks that a client and a daemon are there; memoised, so stages can ask in parallel. */
+  info(): Promise<EngineInfo> {
+    this.infoPromise ??= this.readInfo()
+    return this.infoPromise
+  }
+
+  private async readInfo(): Promise<EngineInfo> {
+    try {
+      await io.which(this.bin, true)
+    } catch {
+      throw new Error(
+        `${this.bin} is not on PATH. This action needs a Docker engine: use a runner that has one ` +
+          '(GitHub-hosted Ubuntu runners do), or install Docker first.'
+      )
+    }
+    const r = await this.call(['info', '--format', '{{json .SecurityOptions}}'])
+    const out = r.stdout.trim()
+    if (r.exitCode !== 0 || !out.startsWith('[')) {
+      throw new Error(
+        `the Docker daemon is not reachable (${oneLine(r.stderr || out)}). Start it ` +
+          '(`sudo systemctl start docker`), or point DOCKER_HOST at a running engine.'
+      )
+    }
+    const securityOptions = JSON.parse(out) as string[]
+    return { securityOptions, rootless: securityOptions.some(o => o.includes('name=rootless')) }
+  }
+
+  /** The local image's id, or undefined when the engine does not have it. */
+  async imageId(ref: string): Promise<string | undefined> {
+    const r = await this.call(['image', 'inspect', '--format', '{{.Id}}', ref])
+    return r.exitCode === 0 ? r.stdout.trim() : undefined
+  }
+
+  async pull(ref: string): Promise<void> {
+    let r: RunResult
+    try {
+      r = await run(this.bin, ['pull', '--quiet', ref], { timeout: this.networkTimeout })
+    } catch (err) {
+      if (err instanceof TimeoutError) {
+        throw new Error(
+          `pulling ${ref} did not finish within ${this.networkTimeout}s. The registry may be slow or ` +
+            'unreachable: raise `timeout`, use a mirror in `image`, or use `source: download`.'
+        )
+      }
+      throw err
+    }
+    if (r.exitCode !== 0) {
+      const why = oneLine(r.stderr) || `exit code ${r.exitCode}`
+      const hint = /toomanyrequests|429|rate limit/i.test(r.stderr)
+        ? 'The registry is rate-limiting pulls: log in first (docker/login-action), use a mirror, or `source: download`.'
+        : 'Check the reference and that this runner can reach the registry (a mirror, or `source: download`, avoids it).'
+      throw new Error(`pulling ${ref} failed: ${why}. ${hint}`)
+    }
+  }
+
+  /** Makes sure the engine has the image, pulling only when it does not (a digest never changes). */
+  async ensureImage(ref: string, alwaysPull: boolean): Promise<string> {
+    if (!alwaysPull) {
+      const id = await this.imageId(ref)
+      if (id) return id
+    }
+    await this.pull(ref)
+    const id = await this.imageId(ref)
+    if (!id) throw new Error(`the engine has no image ${ref} after pulling it`)
+    return id
+  }
+
+  /** Copies a directory out of an image without running it. */
+  async copyOut(ref: string, from: string, to: string): Promise<void> {
+    const created = await this.call(['create', ref, 'true'])
+    if (created.exitCode !== 0) throw new Error(`could not create a container from ${ref}: ${oneLine(created.stderr)}`)
+    const id = created.stdout.trim()
+    try {
+      const cp = await this.call(['cp', `${id}:${from}/.`, to])
+      if (cp.exitCode !== 0) throw new Error(`could not copy ${from} out of ${ref}: ${oneLine(cp.stderr)}`)
+    } finally {
+      await this.call(['rm', '--force', id])
+    }
+  }
+}
+
+export const oneLine = (s: string): string =>
+  s
+    .split('\n')
+    .map(l => l.trim())
+    .filter(l => l !== '')
+    .join(' ')
+    .slice(0, 400)

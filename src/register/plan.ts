@@ -1,0 +1,89 @@
+/**
+ * What to do for each platform, decided from what the host is now. Pure: the same facts give the
+ * same plan, and the tests can show every case without a kernel.
+ */
+import { registrationLine, sameAs, type Entry } from '../binfmt/entry.js'
+import { handlersOf } from '../host/inspect.js'
+import { entryName, type Platform } from '../platforms.js'
+import type { ProbeResult } from '../probe/run.js'
+import type { Change } from './registrar.js'
+
+export type Action = 'native' | 'keep' | 'add' | 'replace' | 'unavailable'
+
+export interface Decision {
+  platform: Platform
+  action: Action
+  /** why, in words for the log and the summary */
+  reason: string
+  /** the entry of our name that was there before, if any */
+  existing?: Entry
+}
+
+export interface PlanInput {
+  requested: readonly Platform[]
+  native: readonly Platform[]
+  entries: ReadonlyMap<string, Entry>
+  before: ReadonlyMap<string, ProbeResult>
+  /** the platforms the source has emulators for; undefined when not known yet */
+  has?: ReadonlySet<string>
+  reset: boolean
+  /** the interpreter path this run registers for a platform, when the emulators are known */
+  interpreter?: (p: Platform) => string
+}
+
+function unhealthy(e: Entry, probe: ProbeResult | undefined): string | undefined {
+  if (!e.enabled) return 'it is disabled'
+  if (!e.flags.includes('F')) return `it has no F flag (flags "${e.flags}"), so containers cannot use ${e.interpreter}`
+  if (!probe?.ok) return `its probe failed (${probe?.error ?? 'not run'}${probe?.detail ? `: ${probe.detail}` : ''})`
+  return undefined
+}
+
+export function decide(i: PlanInput): Decision[] {
+  return i.requested.map((p): Decision => {
+    if (i.native.includes(p)) return { platform: p, action: 'native', reason: 'the host runs it natively' }
+    const existing = i.entries.get(entryName(p))
+    const probe = i.before.get(p.arch)
+    const inSource = i.has === undefined || i.has.has(p.arch)
+    const register = (action: 'add' | 'replace', reason: string): Decision =>
+      inSource
+        ? { platform: p, action, reason, existing }
+        : { platform: p, action: 'unavailable', reason: `the source has no qemu-${p.cpu}`, existing }
+
+    if (i.reset) return register('add', 'reset: registering afresh')
+    if (existing) {
+      const why = unhealthy(existing, probe)
+      if (!why) {
+        const ours = i.interpreter && sameAs(existing, p, i.interpreter(p))
+        return {
+          platform: p,
+          action: 'keep',
+          reason: ours ? 'already registered by this action' : `kept the healthy entry there (${existing.interpreter})`,
+          existing
+        }
+      }
+      return register('replace', `replacing ${existing.name}: ${why}`)
+    }
+    // no entry of our name, but another may already handle it well
+    const other = handlersOf(p, i.entries).find(e => !unhealthy(e, probe))
+    if (other) return { platform: p, action: 'keep', reason: `handled by the healthy entry ${other.name}` }
+    return register('add', 'not registered yet')
+  })
+}
+
+export const needsEmulators = (d: Decision): boolean => d.action === 'add' || d.action === 'replace'
+
+/** The kernel writes the plan needs, in order: removals first, so each name is free for its new entry. */
+export function changesFor(
+  decisions: readonly Decision[],
+  entries: ReadonlyMap<string, Entry>,
+  reset: boolean,
+  interpreter: (p: Platform) => string
+): Change[] {
+  const removals = reset
+    ? [...entries.keys()].filter(n => n.startsWith('qemu-'))
+    : decisions.filter(d => d.action === 'replace').map(d => entryName(d.platform))
+  const adds = decisions
+    .filter(needsEmulators)
+    .map((d): Change => ({ op: 'add', name: entryName(d.platform), line: registrationLine(d.platform, interpreter(d.platform)) }))
+  return [...removals.sort().map((name): Change => ({ op: 'remove', name })), ...adds]
+}

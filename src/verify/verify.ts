@@ -1,0 +1,103 @@
+/**
+ * Stage 5: proving each platform works, after the helper has exited. A probe runs on the host; where
+ * the emulator's path cannot be seen from there, its success proves the kernel holds the file open (F),
+ * which is what containers and BuildKit's chrooted probes need. Where the path can be seen, the probe is
+ * run again chrooted into an empty directory, as BuildKit does.
+ */
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { readEntries } from '../binfmt/host.js'
+import type { Entry } from '../binfmt/entry.js'
+import { handlersOf } from '../host/inspect.js'
+import { entryName, type Platform } from '../platforms.js'
+import { runProbe, type ProbeResult } from '../probe/run.js'
+import type { Decision } from '../register/plan.js'
+
+export interface Verdict {
+  platform: Platform
+  native: boolean
+  ok: boolean
+  /** how it was shown to work, or what was tried */
+  how: string
+  /** why it does not work, with what to do */
+  reason?: string
+}
+
+const visible = (file: string): Promise<boolean> =>
+  fs.access(file).then(
+    () => true,
+    () => false
+  )
+
+/** Runs a probe chrooted into a directory that holds nothing else, so only an F entry can run it. */
+async function chrootedProbe(probe: string, workDir: string): Promise<ProbeResult> {
+  const dir = await fs.mkdtemp(path.join(workDir, 'chroot-'))
+  try {
+    await fs.copyFile(probe, path.join(dir, 'probe'))
+    await fs.chmod(path.join(dir, 'probe'), 0o755)
+    const asRoot = process.getuid?.() === 0
+    return await runProbe(asRoot ? 'chroot' : 'sudo', asRoot ? [dir, '/probe'] : ['-n', 'chroot', dir, '/probe'])
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true })
+  }
+}
+
+export function explain(result: ProbeResult, handler: Entry | undefined): string {
+  switch (result.error) {
+    case 'no handler':
+      return handler ? `its entry ${handler.name} did not take the binary (exec format error)` : 'no handler: nothing is registered for it'
+    case 'interpreter missing':
+      return handler && !handler.flags.includes('F')
+        ? `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`
+        : `interpreter missing: ${handler?.interpreter ?? 'the registered emulator'} cannot be opened`
+    case 'wrong exit code':
+      return `wrong exit code: the emulator ran but the probe gave ${result.detail}`
+    case 'crashed':
+      return `the emulator crashed (${result.detail})`
+    default:
+      return `${result.error ?? 'failed'}${result.detail ? `: ${result.detail}` : ''}`
+  }
+}
+
+async function verifyOne(p: Platform, probe: string, entries: ReadonlyMap<string, Entry>, workDir: string): Promise<Verdict> {
+  const handler = entries.get(entryName(p)) ?? handlersOf(p, entries)[0]
+  const onHost = await runProbe(probe)
+  if (!onHost.ok) return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler) }
+  if (!handler) return { platform: p, native: true, ok: true, how: 'probe on the host, no handler: native' }
+  if (!handler.flags.includes('F')) {
+    return {
+      platform: p,
+      native: false,
+      ok: false,
+      how: 'probe on the host',
+      reason: `handler without F: ${handler.name} works on the host only; containers and BuildKit cannot open ${handler.interpreter}`
+    }
+  }
+  if (!(await visible(handler.interpreter))) {
+    return { platform: p, native: false, ok: true, how: 'host probe, emulator path not on host (F proven)' }
+  }
+  const chrooted = await chrootedProbe(probe, workDir)
+  return chrooted.ok
+    ? { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
+    : { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler) }
+}
+
+/** Verdicts for every decision; platforms the source lacks fail without a probe. */
+export async function verify(
+  decisions: readonly Decision[],
+  probes: ReadonlyMap<string, string>,
+  workDir: string,
+  /** registration errors by arch: a failed write explains a failed probe better than the probe does */
+  writeErrors: ReadonlyMap<string, string> = new Map()
+): Promise<Verdict[]> {
+  const entries = await readEntries()
+  return Promise.all(
+    decisions.map(async (d): Promise<Verdict> => {
+      if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
+      if (d.action === 'unavailable') return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
+      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', entries, workDir)
+      const writeError = writeErrors.get(d.platform.arch)
+      return !v.ok && writeError ? { ...v, reason: `registration failed: ${writeError}` } : v
+    })
+  )
+}

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Installs and starts what the end-to-end tests and the benchmark need, from Debian's packages only:
+# a Docker engine, a registry on 127.0.0.1, QEMU static binaries, real foreign busybox binaries, and
+# the images the action is pointed at (a binfmt-like image and a busybox helper, pinned by digest).
+# Idempotent; writes $E2E/env with what it made. Stop it with teardown.sh.
+set -euo pipefail
+E2E=${E2E:-/tmp/setup-qemu-e2e}
+REGISTRY_PORT=${REGISTRY_PORT:-5000}
+REG=127.0.0.1:$REGISTRY_PORT
+mkdir -p "$E2E"
+log() { printf '[setup] %s\n' "$*" >&2; }
+
+FOREIGN=(arm64 armhf s390x ppc64el mips64el)
+
+apt_update() {
+  # a mirror mid-sync fails some foreign indexes now and then: retry, then go on with what loaded
+  for _ in 1 2 3; do apt-get update -q >"$E2E/apt-update.log" 2>&1 && return 0; sleep 5; done
+  log "apt-get update reported errors (see $E2E/apt-update.log); going on with the indexes it got"
+}
+
+install_packages() {
+  local need=()
+  command -v dockerd >/dev/null || need+=(docker.io)
+  command -v docker-registry >/dev/null || need+=(docker-registry)
+  [ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
+  [ -x /bin/busybox ] || need+=(busybox-static)
+  command -v curl >/dev/null || need+=(curl)
+  command -v unshare >/dev/null || need+=(util-linux)
+  local have_foreign=1
+  for a in "${FOREIGN[@]}"; do [ -x "$E2E/foreign/$a/bin/busybox" ] || have_foreign=0; done
+  if [ ${#need[@]} -eq 0 ] && [ $have_foreign = 1 ]; then return 0; fi
+  for a in "${FOREIGN[@]}"; do dpkg --add-architecture "$a"; done
+  apt_update
+  if [ ${#need[@]} -gt 0 ]; then
+    log "installing ${need[*]}"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$E2E/apt-install.log" 2>&1
+  fi
+  mkdir -p "$E2E/debs" "$E2E/foreign"
+  for a in "${FOREIGN[@]}"; do
+    [ -x "$E2E/foreign/$a/bin/busybox" ] && continue
+    log "fetching busybox-static:$a"
+    (cd "$E2E/debs" && apt-get download "busybox-static:$a" >/dev/null)
+    mkdir -p "$E2E/foreign/$a"
+    dpkg-deb -x "$E2E/debs"/busybox-static_*_"$a".deb "$E2E/foreign/$a"
+  done
+}
+
+start_dockerd() {
+  if docker info >/dev/null 2>&1; then return 0; fi
+  log "starting dockerd"
+  (setsid dockerd >"$E2E/dockerd.log" 2>&1 & echo $! >"$E2E/dockerd.pid")
+  for _ in $(seq 60); do docker info >/dev/null 2>&1 && return 0; sleep 1; done
+  log "dockerd did not start:"; tail -20 "$E2E/dockerd.log" >&2; exit 1
+}
+
+start_registry() {
+  if curl -fsS "http://$REG/v2/" >/dev/null 2>&1; then return 0; fi
+  log "starting a registry on $REG"
+  cat >"$E2E/registry.yml" <<YML
+version: 0.1
+storage:
+  filesystem:
+    rootdirectory: $E2E/registry-data
+http:
+  addr: $REG
+YML
+  (setsid docker-registry serve "$E2E/registry.yml" >"$E2E/registry.log" 2>&1 & echo $! >"$E2E/registry.pid")
+  for _ in $(seq 30); do curl -fsS "http://$REG/v2/" >/dev/null 2>&1 && return 0; sleep 0.5; done
+  log "registry did not start"; cat "$E2E/registry.log" >&2; exit 1
+}
+
+# push NAME ROOTFS [docker import -c ...]: imports a root filesystem as an image and pushes it,
+# printing the pinned reference
+push_rootfs() {
+  local name=$1 rootfs=$2; shift 2
+  tar -C "$rootfs" -cf "$E2E/$name.tar" .
+  docker import "$@" "$E2E/$name.tar" "$REG/$name:test" >/dev/null
+  rm -f "$E2E/$name.tar"
+  local digest
+  digest=$(docker push "$REG/$name:test" | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
+  [ -n "$digest" ] || { log "push of $name failed"; exit 1; }
+  echo "$REG/$name:test@$digest"
+}
+
+busybox_rootfs() {
+  local dir=$1
+  mkdir -p "$dir/bin" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/etc"
+  cp /bin/busybox "$dir/bin/busybox"
+  for applet in $("$dir/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"; done
+}
+
+build_images() {
+  if [ -f "$E2E/env" ] && curl -fsS "http://$REG/v2/binfmt/manifests/test" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null 2>&1; then
+    return 0
+  fi
+  log "building test images"
+  local root="$E2E/rootfs"
+  rm -rf "$root" && mkdir -p "$root"
+  # binfmt-like: FROM scratch, /usr/bin/qemu-<cpu> (no suffix), ENTRYPOINT and VOLUME as upstream.
+  # /usr/bin/binfmt is a stand-in installer so the reference flow (bench) can be replayed.
+  mkdir -p "$root/binfmt/usr/bin"
+  busybox_rootfs "$root/binfmt"
+  for cpu in aarch64 arm riscv64 ppc64le s390x mips64el mips64 loongarch64 i386; do
+    cp "/usr/bin/qemu-$cpu-static" "$root/binfmt/usr/bin/qemu-$cpu"
+  done
+  cp "$(dirname "$0")/binfmt-standin.sh" "$root/binfmt/usr/bin/binfmt"
+  chmod +x "$root/binfmt/usr/bin/binfmt"
+  BINFMT_IMAGE=$(push_rootfs binfmt "$root/binfmt" -c 'ENTRYPOINT ["/usr/bin/binfmt"]' -c 'VOLUME /tmp')
+  # an image that lacks most emulators
+  mkdir -p "$root/slim/usr/bin"
+  cp /usr/bin/qemu-aarch64-static "$root/slim/usr/bin/qemu-aarch64"
+  SLIM_IMAGE=$(push_rootfs binfmt-slim "$root/slim" -c 'ENTRYPOINT ["/usr/bin/binfmt"]')
+  # the helper: a POSIX shell and mount
+  busybox_rootfs "$root/helper"
+  HELPER_IMAGE=$(push_rootfs busybox "$root/helper" -c 'CMD ["sh"]')
+  # a tarball like the release ones: flat qemu-<cpu> entries, the -static names Debian uses
+  mkdir -p "$E2E/www"
+  tar -C /usr/bin -czf "$E2E/www/qemu_linux-amd64.tar.gz" \
+    qemu-aarch64-static qemu-arm-static qemu-riscv64-static qemu-s390x-static qemu-ppc64le-static qemu-mips64el-static
+  rm -rf "$root"
+  cat >"$E2E/env" <<ENV
+export E2E=$E2E
+export REG=$REG
+export BINFMT_IMAGE=$BINFMT_IMAGE
+export SLIM_IMAGE=$SLIM_IMAGE
+export HELPER_IMAGE=$HELPER_IMAGE
+export TARBALL=$E2E/www/qemu_linux-amd64.tar.gz
+export TARBALL_SHA256=$(sha256sum "$E2E/www/qemu_linux-amd64.tar.gz" | cut -d' ' -f1)
+ENV
+}
+
+install_packages
+start_dockerd
+start_registry
+build_images
+log "ready: $(tr '\n' ' ' <"$E2E/env")"
