@@ -10,7 +10,10 @@ import { buildProbe } from './elf.js'
 
 export interface ProbeResult {
   ok: boolean
-  /** why it did not pass, in words a user can act on */
+  /**
+   * what went wrong as far as this process can tell; an exec format error (no handler) usually shows
+   * as a wrong exit code, since exec falls back to /bin/sh for it (see verify's explain)
+   */
   error?: 'no handler' | 'interpreter missing' | 'wrong exit code' | 'crashed' | 'timed out' | 'exec failed'
   detail?: string
 }

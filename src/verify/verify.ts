@@ -42,16 +42,21 @@ async function chrootedProbe(probe: string, workDir: string): Promise<ProbeResul
   }
 }
 
-export function explain(result: ProbeResult, handler: Entry | undefined): string {
+/**
+ * Why a probe failed. With no enabled entry claiming the binary the kernel can only have refused it
+ * (exec format error); Node's exec then hands the file to /bin/sh, so the exit status alone cannot say so.
+ */
+export function explain(result: ProbeResult, handler: Entry | undefined, own: Entry | undefined): string {
+  if (!handler) {
+    return own && !own.enabled ? `no handler: the entry ${own.name} is disabled` : 'no handler: nothing registered claims its binaries'
+  }
   switch (result.error) {
-    case 'no handler':
-      return handler ? `its entry ${handler.name} did not take the binary (exec format error)` : 'no handler: nothing is registered for it'
     case 'interpreter missing':
-      return handler && !handler.flags.includes('F')
-        ? `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`
-        : `interpreter missing: ${handler?.interpreter ?? 'the registered emulator'} cannot be opened`
+      return handler.flags.includes('F')
+        ? `interpreter missing: ${handler.interpreter} cannot be opened`
+        : `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`
     case 'wrong exit code':
-      return `wrong exit code: the emulator ran but the probe gave ${result.detail}`
+      return `wrong exit code: ${handler.interpreter} ran the probe but it gave ${result.detail}`
     case 'crashed':
       return `the emulator crashed (${result.detail})`
     default:
@@ -60,9 +65,10 @@ export function explain(result: ProbeResult, handler: Entry | undefined): string
 }
 
 async function verifyOne(p: Platform, probe: string, entries: ReadonlyMap<string, Entry>, workDir: string): Promise<Verdict> {
-  const handler = entries.get(entryName(p)) ?? handlersOf(p, entries)[0]
+  const own = entries.get(entryName(p))
+  const handler = own?.enabled ? own : handlersOf(p, entries)[0]
   const onHost = await runProbe(probe)
-  if (!onHost.ok) return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler) }
+  if (!onHost.ok) return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler, own) }
   if (!handler) return { platform: p, native: true, ok: true, how: 'probe on the host, no handler: native' }
   if (!handler.flags.includes('F')) {
     return {
@@ -79,7 +85,7 @@ async function verifyOne(p: Platform, probe: string, entries: ReadonlyMap<string
   const chrooted = await chrootedProbe(probe, workDir)
   return chrooted.ok
     ? { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
-    : { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler) }
+    : { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler, own) }
 }
 
 /** Verdicts for every decision; platforms the source lacks fail without a probe. */

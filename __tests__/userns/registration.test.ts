@@ -1,0 +1,207 @@
+/**
+ * Registration against the real kernel interface, in a private binfmt_misc instance of a user namespace
+ * (kernel >= 6.7), so nothing outside it changes. Run by `npm run test:userns`, which starts jest under
+ * `unshare --user --map-root-user --mount`. Debian's QEMU binaries are registered with the project's own
+ * code, and real Debian busybox-static binaries and the project's probes run through them.
+ */
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { execFileSync, spawnSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { keepOnlyEmulators } from '../../src/acquire/emulators.js'
+import { lineForEntry, registrationLine } from '../../src/binfmt/entry.js'
+import { BINFMT_MISC, readEntries } from '../../src/binfmt/host.js'
+import { inspectHost } from '../../src/host/inspect.js'
+import { PLATFORMS, byArch, emulatorName, type Platform } from '../../src/platforms.js'
+import { runProbe } from '../../src/probe/run.js'
+import { DirectRegistrar } from '../../src/register/direct.js'
+import { changesFor, decide } from '../../src/register/plan.js'
+import { NativeFormatError } from '../../src/register/registrar.js'
+import { verify } from '../../src/verify/verify.js'
+
+const E2E = process.env.E2E ?? '/tmp/setup-qemu-e2e'
+// Debian architecture names of the foreign busybox-static binaries, by platform
+const FOREIGN: Record<string, string> = { arm64: 'arm64', arm: 'armhf', s390x: 's390x', ppc64le: 'ppc64el', mips64le: 'mips64el' }
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-qemu-userns-'))
+const emulators = path.join(work, 'emulators')
+const registrar = new DirectRegistrar()
+
+function insidePrivateUserNamespace(): boolean {
+  // the initial namespace maps all ids: "0 0 4294967295"
+  const map = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/)
+  return !(map[0] === '0' && map[1] === '0' && map[2] === '4294967295')
+}
+
+const interpreter = (p: Platform): string => path.join(emulators, emulatorName(p))
+
+async function clear(): Promise<void> {
+  const names = [...(await readEntries()).keys()]
+  await registrar.apply(names.map(name => ({ op: 'remove', name })), [])
+}
+
+let native: Platform[] = []
+let probes = new Map<string, string>()
+
+beforeAll(async () => {
+  if (!insidePrivateUserNamespace()) {
+    throw new Error('refusing to run: these tests register entries and must run in a private user namespace (npm run test:userns)')
+  }
+  // Debian's emulators, shaped as a source would shape them (-static names renamed)
+  fs.mkdirSync(emulators)
+  for (const p of PLATFORMS) {
+    const file = `/usr/bin/qemu-${p.cpu}-static`
+    if (fs.existsSync(file)) fs.copyFileSync(file, path.join(emulators, path.basename(file)))
+  }
+  await keepOnlyEmulators(emulators, 'all')
+  // a fresh instance of our own, over whatever this mount namespace inherited from the host
+  execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_MISC])
+  expect(fs.readdirSync(BINFMT_MISC).sort()).toEqual(['register', 'status'])
+  const host = await inspectHost(path.join(work, 'probes'))
+  expect(host.mount.mountedNow).toBe(false)
+  native = host.native
+  probes = host.probes
+})
+
+afterEach(clear)
+
+async function setUp(requested: Platform[], reset = false) {
+  const host = await inspectHost(path.join(work, 'probes'))
+  const decisions = decide({ requested, native: host.native, entries: host.entries, before: host.before, reset, interpreter })
+  const changes = changesFor(decisions, host.entries, reset, interpreter)
+  const results = await registrar.apply(changes, host.native)
+  return { host, decisions, changes, results, verdicts: await verify(decisions, host.probes, work) }
+}
+
+function busybox(debArch: string, ...args: string[]): string {
+  return execFileSync(path.join(E2E, 'foreign', debArch, 'bin', 'busybox'), args, { encoding: 'utf8' }).trim()
+}
+
+describe('in a private binfmt_misc instance', () => {
+  it('finds the host platform native and never plans to register it', () => {
+    expect(native.map(p => p.arch)).toContain(os.arch() === 'x64' ? 'amd64' : os.arch())
+    const d = decide({ requested: native, native, entries: new Map(), before: new Map(), reset: false, interpreter })
+    expect(d.every(x => x.action === 'native')).toBe(true)
+  })
+
+  it('registers Debian QEMU and runs real Debian busybox binaries and every probe through it', async () => {
+    const requested = PLATFORMS.filter(p => !native.includes(p))
+    const { results, verdicts } = await setUp(requested)
+    expect(results.filter(r => r.status !== 'ok')).toEqual([])
+    expect(verdicts.filter(v => !v.ok)).toEqual([])
+    for (const [arch, deb] of Object.entries(FOREIGN)) {
+      const machine = busybox(deb, 'uname', '-m')
+      expect({ arch, machine }).toEqual({ arch, machine: { arm64: 'aarch64', arm: 'armv7l', s390x: 's390x', ppc64le: 'ppc64le', mips64le: 'mips64' }[arch] })
+      expect(busybox(deb, 'sh', '-c', 'echo $((6 * 7))')).toBe('42')
+    }
+    // the entries are F entries: the kernel holds the emulator open, so a probe runs with the file gone
+    const moved = `${emulators}.moved`
+    fs.renameSync(emulators, moved)
+    try {
+      expect(await runProbe(probes.get('s390x') ?? '')).toEqual({ ok: true })
+    } finally {
+      fs.renameSync(moved, emulators)
+    }
+  })
+
+  it('refuses to register a native format, whatever it is called, and writes nothing', async () => {
+    const host = byArch(os.arch() === 'x64' ? 'amd64' : 'arm64')
+    await expect(registrar.apply([{ op: 'add', name: 'qemu-arm', line: registrationLine(host, interpreter(byArch('arm'))).replace(`qemu-${host.cpu}:`, 'qemu-arm:') }], native)).rejects.toThrow(NativeFormatError)
+    expect([...(await readEntries()).keys()]).toEqual([])
+    // and the plan for platforms: all on this host leaves the native ones out
+    const { changes } = await setUp(PLATFORMS.slice())
+    expect(changes.map(c => c.name)).not.toContain(`qemu-${host.cpu}`)
+    expect(await runProbe(probes.get(host.arch) ?? '')).toEqual({ ok: true })
+  })
+
+  it('replaces a stale Debian-style entry without F that points nowhere, and says why', async () => {
+    const arm64 = byArch('arm64')
+    // as Debian registers it, with a path that exists on no container (nor here)
+    await registrar.apply([{ op: 'add', name: 'qemu-aarch64', line: registrationLine(arm64, '/nonexistent/qemu-binfmt/aarch64-binfmt-P', 'POC') }], native)
+    expect((await runProbe(probes.get('arm64') ?? '')).error).toBe('interpreter missing')
+    const { decisions, verdicts } = await setUp([arm64])
+    expect(decisions[0]).toMatchObject({ action: 'replace' })
+    expect(decisions[0].reason).toMatch(/no F flag/)
+    expect(verdicts[0]).toMatchObject({ ok: true })
+    expect(busybox('arm64', 'true')).toBe('')
+  })
+
+  it('reports a failing platform with its reason while the others work', async () => {
+    const s390x = byArch('s390x')
+    // a disabled entry that we are not allowed to replace (the source lacks s390x)
+    await registrar.apply([{ op: 'add', name: 'qemu-s390x', line: registrationLine(s390x, interpreter(s390x)) }], native)
+    fs.writeFileSync(path.join(BINFMT_MISC, 'qemu-s390x'), '0')
+    const host = await inspectHost(path.join(work, 'probes'))
+    const decisions = decide({ requested: [byArch('arm64'), s390x], native, entries: host.entries, before: host.before, has: new Set(['arm64']), reset: false, interpreter })
+    await registrar.apply(changesFor(decisions, host.entries, false, interpreter), native)
+    const verdicts = await verify(decisions, host.probes, work)
+    expect(verdicts.map(v => [v.platform.arch, v.ok, v.reason])).toEqual([
+      ['arm64', true, undefined],
+      ['s390x', false, 'the source has no qemu-s390x']
+    ])
+  })
+
+  it('is idempotent: a second run changes nothing and verifies the same', async () => {
+    const requested = [byArch('arm64'), byArch('arm'), byArch('s390x')]
+    const first = await setUp(requested)
+    const shown = (): string[][] =>
+      fs.readdirSync(BINFMT_MISC).filter(n => n !== 'register').map(n => [n, fs.readFileSync(path.join(BINFMT_MISC, n), 'utf8')])
+    const before = shown()
+    const second = await setUp(requested)
+    expect(second.changes).toEqual([])
+    expect(second.decisions.map(d => d.reason)).toEqual(['already registered by this action', 'already registered by this action', 'already registered by this action'])
+    expect(second.verdicts.map(v => v.ok)).toEqual(first.verdicts.map(v => v.ok))
+    expect(shown()).toEqual(before)
+  })
+
+  it('two runs at once with overlapping platforms both succeed', async () => {
+    const [a, b] = await Promise.all([setUp([byArch('arm64'), byArch('s390x')]), setUp([byArch('s390x'), byArch('ppc64le')])])
+    for (const run of [a, b]) {
+      expect(run.results.every(r => r.status === 'ok' || r.status === 'exists')).toBe(true)
+      expect(run.verdicts.every(v => v.ok)).toBe(true)
+    }
+    expect(busybox('ppc64el', 'true')).toBe('')
+  })
+
+  it('puts back what it replaced, byte for byte as the kernel shows it, and touches nothing else', async () => {
+    const arm64 = byArch('arm64')
+    await registrar.apply(
+      [
+        { op: 'add', name: 'qemu-aarch64', line: registrationLine(arm64, '/usr/libexec/qemu-binfmt/aarch64-binfmt-P', 'P') },
+        { op: 'add', name: 'jar', line: ':jar:E::jar::/usr/bin/jexec:' }
+      ],
+      native
+    )
+    const shown = (n: string): string => fs.readFileSync(path.join(BINFMT_MISC, n), 'utf8')
+    const original = shown('qemu-aarch64')
+    const jar = shown('jar')
+    const { results, host } = await setUp([arm64, byArch('riscv64')], true)
+    expect(shown('qemu-aarch64')).not.toBe(original)
+    // what post does: remove what was added, re-add what was removed
+    const added = results.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name)
+    const removed = results.filter(r => r.change.op === 'remove' && r.status === 'ok').flatMap(r => host.entries.get(r.change.name) ?? [])
+    await registrar.apply([...added.map(name => ({ op: 'remove' as const, name })), ...removed.map(e => ({ op: 'add' as const, name: e.name, line: lineForEntry(e) }))], native)
+    expect(shown('qemu-aarch64')).toBe(original)
+    expect(shown('jar')).toBe(jar)
+    expect(fs.readdirSync(BINFMT_MISC).sort()).toEqual(['jar', 'qemu-aarch64', 'register', 'status'])
+  })
+
+  it('tells "no handler" from "interpreter missing" and a wrong exit code', async () => {
+    const riscv = byArch('riscv64')
+    const none = await verify([{ platform: riscv, action: 'add', reason: '' }], probes, work)
+    expect(none[0]).toMatchObject({ ok: false, reason: 'no handler: nothing registered claims its binaries' })
+    await registrar.apply([{ op: 'add', name: 'qemu-riscv64', line: registrationLine(riscv, '/nonexistent/qemu-riscv64', 'P') }], native)
+    const missing = await verify([{ platform: riscv, action: 'add', reason: '' }], probes, work)
+    expect(missing[0].reason).toBe('handler without F: qemu-riscv64 points at /nonexistent/qemu-riscv64, which does not exist here')
+    await registrar.apply([{ op: 'remove', name: 'qemu-riscv64' }], native)
+    // an F entry whose "emulator" is a program that exits 3
+    const fake = path.join(work, 'exit3')
+    fs.writeFileSync(fake, '#!/bin/sh\nexit 3\n', { mode: 0o755 })
+    await registrar.apply([{ op: 'add', name: 'qemu-riscv64', line: registrationLine(riscv, fake, 'F') }], native)
+    expect(await runProbe(probes.get('riscv64') ?? '')).toMatchObject({ ok: false, error: 'wrong exit code', detail: 'exit code 3, expected 42' })
+    const wrong = await verify([{ platform: riscv, action: 'add', reason: '' }], probes, work)
+    expect(wrong[0].reason).toBe(`wrong exit code: ${fake} ran the probe but it gave exit code 3, expected 42`)
+    const spawned = spawnSync(probes.get('riscv64') ?? '')
+    expect(spawned.status).toBe(3)
+  })
+})
