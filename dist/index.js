@@ -35233,9 +35233,9 @@ function extractTar(file_1, dest_1) {
         // Create dest
         dest = yield _createExtractFolder(dest);
         // Determine whether GNU tar
-        core_debug('Checking tar --version');
+        core.debug('Checking tar --version');
         let versionOutput = '';
-        yield exec_exec('tar --version', [], {
+        yield exec('tar --version', [], {
             ignoreReturnCode: true,
             silent: true,
             listeners: {
@@ -35243,7 +35243,7 @@ function extractTar(file_1, dest_1) {
                 stderr: (data) => (versionOutput += data.toString())
             }
         });
-        core_debug(versionOutput.trim());
+        core.debug(versionOutput.trim());
         const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
         // Initialize args
         let args;
@@ -35253,7 +35253,7 @@ function extractTar(file_1, dest_1) {
         else {
             args = [flags];
         }
-        if (isDebug() && !flags.includes('v')) {
+        if (core.isDebug() && !flags.includes('v')) {
             args.push('-v');
         }
         let destArg = dest;
@@ -35271,7 +35271,7 @@ function extractTar(file_1, dest_1) {
             args.push('--overwrite');
         }
         args.push('-C', destArg, '-f', fileArg);
-        yield exec_exec(`tar`, args);
+        yield exec(`tar`, args);
         return dest;
     });
 }
@@ -35556,9 +35556,9 @@ function _createExtractFolder(dest) {
     return tool_cache_awaiter(this, void 0, void 0, function* () {
         if (!dest) {
             // create a temp dir
-            dest = external_path_namespaceObject.join(_getTempDirectory(), external_crypto_namespaceObject.randomUUID());
+            dest = path.join(_getTempDirectory(), crypto.randomUUID());
         }
-        yield mkdirP(dest);
+        yield io.mkdirP(dest);
         return dest;
     });
 }
@@ -36049,28 +36049,49 @@ async function qemuVersion(dir, has) {
 
 
 
+
 const META = 'setup-qemu.json';
 /** tool-cache wants a semver; a prerelease tag carries the key (the leading letter keeps it valid). */
 const cacheVersion = (key) => `0.0.0-k${key.replace(/[^a-zA-Z0-9]/g, '').slice(0, 64)}`;
+async function sizes(dir) {
+    const files = {};
+    for (const name of (await promises_namespaceObject.readdir(dir)).filter(n => n.startsWith('qemu-')).sort()) {
+        files[name] = (await promises_namespaceObject.stat(external_node_path_namespaceObject.join(dir, name))).size;
+    }
+    return files;
+}
 async function findCached(key) {
     const dir = find(TOOL_CACHE_NAME, cacheVersion(key), external_node_os_namespaceObject.arch());
     if (!dir)
         return undefined;
     try {
         const meta = JSON.parse(await promises_namespaceObject.readFile(external_node_path_namespaceObject.join(dir, META), 'utf8'));
-        if (meta.key !== key)
+        if (meta.key !== key || JSON.stringify(await sizes(dir)) !== JSON.stringify(meta.files)) {
+            core_info(`the tool cache entry ${dir} does not match its metadata: fetching again`);
             return undefined;
+        }
         return { dir, has: await emulatorsIn(dir), key, version: meta.version, origin: 'tool cache', from: meta.from, complete: meta.complete };
     }
     catch {
         return undefined;
     }
 }
+/**
+ * Keeps a copy for later runs. This run goes on registering from its own extracted copy, so a job
+ * caching the same key at the same moment (two jobs on one self-hosted runner) cannot pull the files
+ * from under it; a cache that cannot be written is a warning, not a failure.
+ */
 async function storeInCache(e, complete) {
-    const meta = { key: e.key, version: e.version, from: e.from, complete };
-    await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(e.dir, META), JSON.stringify(meta, null, 2));
-    const dir = await cacheDir(e.dir, TOOL_CACHE_NAME, cacheVersion(e.key), external_node_os_namespaceObject.arch());
-    return { ...e, dir };
+    try {
+        const meta = { key: e.key, version: e.version, from: e.from, complete, files: await sizes(e.dir) };
+        await promises_namespaceObject.writeFile(external_node_path_namespaceObject.join(e.dir, META), JSON.stringify(meta, null, 2));
+        const dir = await cacheDir(e.dir, TOOL_CACHE_NAME, cacheVersion(e.key), external_node_os_namespaceObject.arch());
+        core_info(`kept in the tool cache: ${dir}`);
+    }
+    catch (err) {
+        warning(`could not keep the emulators in the tool cache (${err.message}); the next run fetches them again`);
+    }
+    return e;
 }
 
 ;// CONCATENATED MODULE: ./src/acquire/releases.ts
@@ -36178,7 +36199,12 @@ class DownloadSource {
         const members = selectMembers(listing.stdout.split('\n'), keep);
         if (members.length === 0)
             throw new Error(`${this.target.url} holds no qemu-<cpu> emulator that was asked for`);
-        const dir = await extractTar(file, await promises_namespaceObject.mkdtemp(external_node_path_namespaceObject.join(this.workDir, 'download-')), ['-xz', ...members]);
+        // not tc.extractTar: it puts `-C dir` after the flags, and GNU tar applies -C only to the member
+        // names that follow it, so naming members there would extract them into the working directory
+        const dir = await promises_namespaceObject.mkdtemp(external_node_path_namespaceObject.join(this.workDir, 'download-'));
+        const extracted = await run('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 });
+        if (extracted.exitCode !== 0)
+            throw new Error(`could not extract ${this.target.url}: ${extracted.stderr.trim()}`);
         await promises_namespaceObject.rm(file, { force: true });
         await keepOnlyEmulators(dir, 'all');
         const has = await emulatorsIn(dir);
@@ -36784,9 +36810,10 @@ while [ $# -gt 0 ]; do
     elif [ -e "$b/$name" ]; then echo "exists add $name"
     else echo "failed add $name $err"; fi
   else
-    if [ ! -e "$b/$name" ]; then echo "gone remove $name"
-    elif err=$( (echo -1 >"$b/$name") 2>&1 ); then echo "ok remove $name"
-    else echo "failed remove $name $err"; fi
+    value=-1; [ "$op" = disable ] && value=0
+    if [ ! -e "$b/$name" ]; then echo "gone $op $name"
+    elif err=$( (echo $value >"$b/$name") 2>&1 ); then echo "ok $op $name"
+    else echo "failed $op $name $err"; fi
   fi
 done
 `;
@@ -36859,7 +36886,11 @@ class HelperRegistrar extends Registrar {
         const mountFail = lines.find(l => l.startsWith('mountfail'));
         if (mountFail)
             return { refused: `mounting binfmt_misc failed: ${mountFail.slice(10)}`, results: [] };
-        if (r.exitCode === 125 || r.exitCode === 126 || r.exitCode === 127) {
+        if (r.exitCode === 127 || /executable file not found|no such file or directory/i.test(r.stderr)) {
+            throw new Error(`the helper image ${this.image} has no POSIX shell (sh) to run the registration: ` +
+                `use an image with sh and mount, such as busybox (${oneLine(r.stderr)})`);
+        }
+        if (r.exitCode === 125 || r.exitCode === 126) {
             return { refused: oneLine(r.stderr) || `docker run exited ${r.exitCode}`, results: [] };
         }
         if (r.exitCode !== 0) {
@@ -37024,6 +37055,70 @@ function readCleanup() {
     return raw ? JSON.parse(raw) : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/post/cleanup.ts
+/**
+ * The post step: with `cleanup: true`, remove what main added and put back what it removed.
+ * It never fails the job: every problem is a warning.
+ */
+
+
+
+
+
+
+
+
+/** What a run changed, for post to undo: entries it added, and entries it removed as they were. */
+function whatChanged(results, before) {
+    const done = (op) => results.filter(r => r.change.op === op && r.status === 'ok').map(r => r.change.name);
+    return { added: done('add'), removed: done('remove').flatMap(name => before.get(name) ?? []) };
+}
+/**
+ * What post writes: remove the entries this run added that are still ours (a later step may have put
+ * its own there), then put back every entry it removed, switched off again if it was off.
+ */
+function cleanupPlan(state, current) {
+    const removals = state.added
+        .filter(name => current.get(name)?.interpreter.startsWith(`${state.interpreterDir}/`))
+        .map(name => ({ op: 'remove', name }));
+    const restores = state.removed.flatMap((e) => [
+        { op: 'add', name: e.name, line: lineForEntry(e) },
+        ...(e.enabled ? [] : [{ op: 'disable', name: e.name }])
+    ]);
+    // an F entry is reopened at registration: show the helper its interpreter where the host has it
+    const mounts = state.removed
+        .filter(e => e.flags.includes('F') && external_node_fs_namespaceObject.existsSync(e.interpreter))
+        .map(e => ({ host: e.interpreter, target: e.interpreter }));
+    return { changes: [...removals, ...restores], mounts };
+}
+async function post() {
+    const state = readCleanup();
+    if (!state)
+        return;
+    try {
+        await group('Cleanup', async () => {
+            const { changes, mounts } = cleanupPlan(state, await readEntries());
+            if (changes.length === 0) {
+                core_info('nothing to clean up');
+                return;
+            }
+            const registrar = new HelperRegistrar(new Docker(state.timeout), state.helperImage, state.privilege, state.mode);
+            const results = await registrar.apply(changes, state.native.map(byArch), mounts);
+            for (const r of results) {
+                const verb = { add: 'restore', remove: 'remove', disable: 'disable' }[r.change.op];
+                const line = `${verb} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`;
+                if (r.status === 'failed')
+                    warning(line);
+                else
+                    core_info(line);
+            }
+        });
+    }
+    catch (err) {
+        warning(`cleanup did not finish: ${err.message}`);
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/verify/verify.ts
 /**
  * Stage 5: proving each platform works, after the helper has exited. A probe runs on the host; where
@@ -37051,16 +37146,21 @@ async function chrootedProbe(probe, workDir) {
         await promises_namespaceObject.rm(dir, { recursive: true, force: true });
     }
 }
-function explain(result, handler) {
+/**
+ * Why a probe failed. With no enabled entry claiming the binary the kernel can only have refused it
+ * (exec format error); Node's exec then hands the file to /bin/sh, so the exit status alone cannot say so.
+ */
+function explain(result, handler, own) {
+    if (!handler) {
+        return own && !own.enabled ? `no handler: the entry ${own.name} is disabled` : 'no handler: nothing registered claims its binaries';
+    }
     switch (result.error) {
-        case 'no handler':
-            return handler ? `its entry ${handler.name} did not take the binary (exec format error)` : 'no handler: nothing is registered for it';
         case 'interpreter missing':
-            return handler && !handler.flags.includes('F')
-                ? `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`
-                : `interpreter missing: ${handler?.interpreter ?? 'the registered emulator'} cannot be opened`;
+            return handler.flags.includes('F')
+                ? `interpreter missing: ${handler.interpreter} cannot be opened`
+                : `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`;
         case 'wrong exit code':
-            return `wrong exit code: the emulator ran but the probe gave ${result.detail}`;
+            return `wrong exit code: ${handler.interpreter} ran the probe but it gave ${result.detail}`;
         case 'crashed':
             return `the emulator crashed (${result.detail})`;
         default:
@@ -37068,10 +37168,11 @@ function explain(result, handler) {
     }
 }
 async function verifyOne(p, probe, entries, workDir) {
-    const handler = entries.get(entryName(p)) ?? handlersOf(p, entries)[0];
+    const own = entries.get(entryName(p));
+    const handler = own?.enabled ? own : handlersOf(p, entries)[0];
     const onHost = await runProbe(probe);
     if (!onHost.ok)
-        return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler) };
+        return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler, own) };
     if (!handler)
         return { platform: p, native: true, ok: true, how: 'probe on the host, no handler: native' };
     if (!handler.flags.includes('F')) {
@@ -37089,7 +37190,7 @@ async function verifyOne(p, probe, entries, workDir) {
     const chrooted = await chrootedProbe(probe, workDir);
     return chrooted.ok
         ? { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
-        : { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler) };
+        : { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler, own) };
 }
 /** Verdicts for every decision; platforms the source lacks fail without a probe. */
 async function verify(decisions, probes, workDir, 
@@ -37126,6 +37227,7 @@ writeErrors = new Map()) {
 
 
 
+
 /** The platforms to set up: those named, or for `all` every one the source has but the native ones. */
 function requestedPlatforms(inputs, emulators, native) {
     if (inputs.platforms !== 'all')
@@ -37136,9 +37238,9 @@ function requestedPlatforms(inputs, emulators, native) {
     return PLATFORMS.filter(p => emulators.has.has(p.arch) && !native.includes(p));
 }
 async function main_run() {
-    markMainRan();
     const workDir = external_node_path_namespaceObject.join(process.env.RUNNER_TEMP || external_node_os_namespaceObject.tmpdir(), `setup-qemu-${process.pid}`);
     try {
+        markMainRan();
         const inputs = await group('Inputs', async () => {
             const i = readInputs();
             core_info(`platforms: ${i.platforms === 'all' ? 'all' : i.platforms.map(p => p.platforms[0]).join(', ')}`);
@@ -37212,10 +37314,7 @@ async function main_run() {
         });
         if (inputs.cleanup) {
             saveCleanup({
-                added: writes.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name),
-                removed: writes
-                    .filter(r => r.change.op === 'remove' && r.status === 'ok')
-                    .flatMap(r => host.entries.get(r.change.name) ?? []),
+                ...whatChanged(writes, host.entries),
                 interpreterDir: emulators ? registrar.interpreterDir(emulators.key, emulators.dir) : '',
                 native: host.native.map(p => p.arch),
                 helperImage: inputs.helperImage,
@@ -37265,60 +37364,14 @@ function writeErrorsByArch(results) {
     return errors;
 }
 
-;// CONCATENATED MODULE: ./src/post/cleanup.ts
-/**
- * The post step: with `cleanup: true`, remove what main added and put back what it removed.
- * It never fails the job: every problem is a warning.
- */
-
-
-
-
-
-
-
-
-async function post() {
-    const state = readCleanup();
-    if (!state)
-        return;
-    try {
-        await group('Cleanup', async () => {
-            const current = await readEntries();
-            // remove only entries that are still ours: a later step may have put its own there
-            const removals = state.added
-                .filter(name => current.get(name)?.interpreter.startsWith(`${state.interpreterDir}/`))
-                .map(name => ({ op: 'remove', name }));
-            const restores = state.removed.map(e => ({ op: 'add', name: e.name, line: lineForEntry(e) }));
-            // an F entry is reopened at registration: show the helper its interpreter where the host has it
-            const mounts = state.removed
-                .filter(e => e.flags.includes('F') && external_node_fs_namespaceObject.existsSync(e.interpreter))
-                .map(e => ({ host: e.interpreter, target: e.interpreter }));
-            if (removals.length + restores.length === 0) {
-                core_info('nothing to clean up');
-                return;
-            }
-            const registrar = new HelperRegistrar(new Docker(state.timeout), state.helperImage, state.privilege, state.mode);
-            const results = await registrar.apply([...removals, ...restores], state.native.map(byArch), mounts);
-            for (const r of results) {
-                const line = `${r.change.op === 'add' ? 'restore' : 'remove'} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`;
-                if (r.status === 'failed')
-                    warning(line);
-                else
-                    core_info(line);
-            }
-        });
-    }
-    catch (err) {
-        warning(`cleanup did not finish: ${err.message}`);
-    }
-}
-
 ;// CONCATENATED MODULE: ./src/index.ts
 /** Entry point for both steps: main the first time, post when main has marked the state. */
 
 
 
-// Exit explicitly: a download or engine call given up on after its time limit must not hold the step open.
-void (isPost() ? post() : main_run()).finally(() => process.exit());
+
+void (isPost() ? post() : main_run())
+    .catch((err) => setFailed(err.message))
+    // exit explicitly: a download or engine call given up on after its time limit must not hold the step open
+    .finally(() => process.exit());
 

@@ -16,6 +16,7 @@ import { HelperRegistrar } from './register/helper.js'
 import { changesFor, decide, needsEmulators, type Decision } from './register/plan.js'
 import type { ChangeResult } from './register/registrar.js'
 import { outputsFor, reportFailures, setOutputs, writeSummary } from './report/report.js'
+import { whatChanged } from './post/cleanup.js'
 import { markMainRan, saveCleanup } from './state.js'
 import { verify } from './verify/verify.js'
 
@@ -32,9 +33,9 @@ function requestedPlatforms(
 }
 
 export async function run(): Promise<void> {
-  markMainRan()
   const workDir = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `setup-qemu-${process.pid}`)
   try {
+    markMainRan()
     const inputs = await core.group('Inputs', async () => {
       const i = readInputs()
       core.info(`platforms: ${i.platforms === 'all' ? 'all' : i.platforms.map(p => p.platforms[0]).join(', ')}`)
@@ -110,10 +111,7 @@ export async function run(): Promise<void> {
 
     if (inputs.cleanup) {
       saveCleanup({
-        added: writes.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name),
-        removed: writes
-          .filter(r => r.change.op === 'remove' && r.status === 'ok')
-          .flatMap(r => host.entries.get(r.change.name) ?? []),
+        ...whatChanged(writes, host.entries),
         interpreterDir: emulators ? registrar.interpreterDir(emulators.key, emulators.dir) : '',
         native: host.native.map(p => p.arch),
         helperImage: inputs.helperImage,

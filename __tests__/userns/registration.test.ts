@@ -10,12 +10,13 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { keepOnlyEmulators } from '../../src/acquire/emulators.js'
-import { lineForEntry, registrationLine } from '../../src/binfmt/entry.js'
+import { registrationLine } from '../../src/binfmt/entry.js'
 import { BINFMT_MISC, readEntries } from '../../src/binfmt/host.js'
 import { inspectHost } from '../../src/host/inspect.js'
 import { PLATFORMS, byArch, emulatorName, type Platform } from '../../src/platforms.js'
 import { runProbe } from '../../src/probe/run.js'
 import { DirectRegistrar } from '../../src/register/direct.js'
+import { cleanupPlan, whatChanged } from '../../src/post/cleanup.js'
 import { changesFor, decide } from '../../src/register/plan.js'
 import { NativeFormatError } from '../../src/register/registrar.js'
 import { verify } from '../../src/verify/verify.js'
@@ -168,22 +169,23 @@ describe('in a private binfmt_misc instance', () => {
     await registrar.apply(
       [
         { op: 'add', name: 'qemu-aarch64', line: registrationLine(arm64, '/usr/libexec/qemu-binfmt/aarch64-binfmt-P', 'P') },
+        { op: 'add', name: 'qemu-s390x', line: registrationLine(byArch('s390x'), '/usr/libexec/qemu-binfmt/s390x-binfmt-P', '') },
+        { op: 'disable', name: 'qemu-s390x' },
         { op: 'add', name: 'jar', line: ':jar:E::jar::/usr/bin/jexec:' }
       ],
       native
     )
-    const shown = (n: string): string => fs.readFileSync(path.join(BINFMT_MISC, n), 'utf8')
-    const original = shown('qemu-aarch64')
-    const jar = shown('jar')
+    const shown = (): string[][] =>
+      fs.readdirSync(BINFMT_MISC).filter(n => n !== 'register').sort().map(n => [n, fs.readFileSync(path.join(BINFMT_MISC, n), 'utf8')])
+    const original = shown()
+    expect(original.find(([n]) => n === 'qemu-s390x')?.[1]).toMatch(/^disabled/)
     const { results, host } = await setUp([arm64, byArch('riscv64')], true)
-    expect(shown('qemu-aarch64')).not.toBe(original)
-    // what post does: remove what was added, re-add what was removed
-    const added = results.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name)
-    const removed = results.filter(r => r.change.op === 'remove' && r.status === 'ok').flatMap(r => host.entries.get(r.change.name) ?? [])
-    await registrar.apply([...added.map(name => ({ op: 'remove' as const, name })), ...removed.map(e => ({ op: 'add' as const, name: e.name, line: lineForEntry(e) }))], native)
-    expect(shown('qemu-aarch64')).toBe(original)
-    expect(shown('jar')).toBe(jar)
-    expect(fs.readdirSync(BINFMT_MISC).sort()).toEqual(['jar', 'qemu-aarch64', 'register', 'status'])
+    expect(shown()).not.toEqual(original)
+    const state = { ...whatChanged(results, host.entries), interpreterDir: emulators, native: [], helperImage: '', privilege: 'auto' as const, timeout: 1 }
+    expect(state.added.sort()).toEqual(['qemu-aarch64', 'qemu-riscv64'])
+    expect(state.removed.map(e => e.name).sort()).toEqual(['qemu-aarch64', 'qemu-s390x'])
+    await registrar.apply(cleanupPlan(state, await readEntries()).changes, native)
+    expect(shown()).toEqual(original)
   })
 
   it('tells "no handler" from "interpreter missing" and a wrong exit code', async () => {

@@ -92,7 +92,11 @@ export class DownloadSource implements EmulatorSource {
     const keep = wanted === 'all' ? 'all' : PLATFORMS.filter(p => wanted.includes(p) || cached?.has.has(p.arch))
     const members = selectMembers(listing.stdout.split('\n'), keep)
     if (members.length === 0) throw new Error(`${this.target.url} holds no qemu-<cpu> emulator that was asked for`)
-    const dir = await tc.extractTar(file, await fs.mkdtemp(path.join(this.workDir, 'download-')), ['-xz', ...members])
+    // not tc.extractTar: it puts `-C dir` after the flags, and GNU tar applies -C only to the member
+    // names that follow it, so naming members there would extract them into the working directory
+    const dir = await fs.mkdtemp(path.join(this.workDir, 'download-'))
+    const extracted = await run('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 })
+    if (extracted.exitCode !== 0) throw new Error(`could not extract ${this.target.url}: ${extracted.stderr.trim()}`)
     await fs.rm(file, { force: true })
     await keepOnlyEmulators(dir, 'all')
     const has = await emulatorsIn(dir)

@@ -25,12 +25,12 @@ export class DirectRegistrar extends Registrar {
       const entry = path.join(this.dir, change.name)
       try {
         if (change.op === 'add') await fs.writeFile(path.join(this.dir, 'register'), change.line)
-        else await fs.writeFile(entry, '-1')
+        else await fs.writeFile(entry, change.op === 'remove' ? '-1' : '0')
         results.push({ change, status: 'ok' })
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code
         if (change.op === 'add' && code === 'EEXIST') results.push({ change, status: 'exists' })
-        else if (change.op === 'remove' && code === 'ENOENT') results.push({ change, status: 'gone' })
+        else if (change.op !== 'add' && code === 'ENOENT') results.push({ change, status: 'gone' })
         else results.push({ change, status: 'failed', error: (err as Error).message })
       }
     }

@@ -22,9 +22,10 @@ while [ $# -gt 0 ]; do
     elif [ -e "$b/$name" ]; then echo "exists add $name"
     else echo "failed add $name $err"; fi
   else
-    if [ ! -e "$b/$name" ]; then echo "gone remove $name"
-    elif err=$( (echo -1 >"$b/$name") 2>&1 ); then echo "ok remove $name"
-    else echo "failed remove $name $err"; fi
+    value=-1; [ "$op" = disable ] && value=0
+    if [ ! -e "$b/$name" ]; then echo "gone $op $name"
+    elif err=$( (echo $value >"$b/$name") 2>&1 ); then echo "ok $op $name"
+    else echo "failed $op $name $err"; fi
   fi
 done
 `
@@ -107,7 +108,13 @@ export class HelperRegistrar extends Registrar {
     const lines = r.stdout.split('\n').filter(l => l.trim() !== '')
     const mountFail = lines.find(l => l.startsWith('mountfail'))
     if (mountFail) return { refused: `mounting binfmt_misc failed: ${mountFail.slice(10)}`, results: [] }
-    if (r.exitCode === 125 || r.exitCode === 126 || r.exitCode === 127) {
+    if (r.exitCode === 127 || /executable file not found|no such file or directory/i.test(r.stderr)) {
+      throw new Error(
+        `the helper image ${this.image} has no POSIX shell (sh) to run the registration: ` +
+          `use an image with sh and mount, such as busybox (${oneLine(r.stderr)})`
+      )
+    }
+    if (r.exitCode === 125 || r.exitCode === 126) {
       return { refused: oneLine(r.stderr) || `docker run exited ${r.exitCode}`, results: [] }
     }
     if (r.exitCode !== 0) {

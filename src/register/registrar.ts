@@ -7,7 +7,11 @@ import { entryMatches, type Entry } from '../binfmt/entry.js'
 import type { Platform } from '../platforms.js'
 import { elfIdent } from '../probe/elf.js'
 
-export type Change = { op: 'remove'; name: string } | { op: 'add'; name: string; line: string }
+export type Change =
+  | { op: 'remove'; name: string }
+  | { op: 'add'; name: string; line: string }
+  /** switch an entry off, as one that is put back was */
+  | { op: 'disable'; name: string }
 
 export interface ChangeResult {
   change: Change

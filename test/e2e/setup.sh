@@ -7,6 +7,9 @@ set -euo pipefail
 E2E=${E2E:-/tmp/setup-qemu-e2e}
 REGISTRY_PORT=${REGISTRY_PORT:-5000}
 REG=127.0.0.1:$REGISTRY_PORT
+HTTP_PORT=${HTTP_PORT:-8089}
+HANG_PORT=${HANG_PORT:-8090}
+here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$E2E"
 log() { printf '[setup] %s\n' "$*" >&2; }
 
@@ -103,7 +106,7 @@ build_images() {
   for cpu in aarch64 arm riscv64 ppc64le s390x mips64el mips64 loongarch64 i386; do
     cp "/usr/bin/qemu-$cpu-static" "$root/binfmt/usr/bin/qemu-$cpu"
   done
-  cp "$(dirname "$0")/binfmt-standin.sh" "$root/binfmt/usr/bin/binfmt"
+  cp "$here/binfmt-standin.sh" "$root/binfmt/usr/bin/binfmt"
   chmod +x "$root/binfmt/usr/bin/binfmt"
   BINFMT_IMAGE=$(push_rootfs binfmt "$root/binfmt" -c 'ENTRYPOINT ["/usr/bin/binfmt"]' -c 'VOLUME /tmp')
   # an image that lacks most emulators
@@ -117,6 +120,9 @@ build_images() {
   mkdir -p "$E2E/www"
   tar -C /usr/bin -czf "$E2E/www/qemu_linux-amd64.tar.gz" \
     qemu-aarch64-static qemu-arm-static qemu-riscv64-static qemu-s390x-static qemu-ppc64le-static qemu-mips64el-static
+  # the same name with other content: what a tampered mirror would serve
+  mkdir -p "$E2E/www/tampered"
+  tar -C /usr/bin -czf "$E2E/www/tampered/qemu_linux-amd64.tar.gz" qemu-aarch64-static qemu-arm-static
   rm -rf "$root"
   cat >"$E2E/env" <<ENV
 export E2E=$E2E
@@ -126,11 +132,24 @@ export SLIM_IMAGE=$SLIM_IMAGE
 export HELPER_IMAGE=$HELPER_IMAGE
 export TARBALL=$E2E/www/qemu_linux-amd64.tar.gz
 export TARBALL_SHA256=$(sha256sum "$E2E/www/qemu_linux-amd64.tar.gz" | cut -d' ' -f1)
+export HTTP=http://127.0.0.1:$HTTP_PORT
+export HTTP_LOG=$E2E/http.log
+export HANG_REG=127.0.0.1:$HANG_PORT
 ENV
+}
+
+start_http() {
+  local name=$1 port=$2 dir=$3
+  if [ -f "$E2E/$name.pid" ] && kill -0 "$(cat "$E2E/$name.pid")" 2>/dev/null; then return 0; fi
+  (setsid node "$here/http-server.mjs" "$port" "$dir" "$E2E/$name.log" >"$E2E/$name.out" 2>&1 & echo $! >"$E2E/$name.pid")
+  for _ in $(seq 20); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.25; done
+  log "$name server did not start"; exit 1
 }
 
 install_packages
 start_dockerd
 start_registry
 build_images
+start_http http "$HTTP_PORT" "$E2E/www"
+start_http hang "$HANG_PORT" -
 log "ready: $(tr '\n' ' ' <"$E2E/env")"
