@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# Every test, from a clean clone on a fresh machine (root needed): installs the npm dependencies,
+# type-checks, lints, runs the unit tests, rebuilds dist/ and checks it is what is committed, installs
+# and starts the test environment (Debian packages, dockerd, a registry and an HTTP server on 127.0.0.1),
+# runs the user-namespace integration tests and the end-to-end tests against the bundled action, and
+# stops what it started. Ends with one line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export E2E=${E2E:-$(mktemp -d /tmp/setup-qemu-e2e.XXXXXX)}
+results=$E2E/results
+mkdir -p "$results"
+passed=0 failed=0 broken=()
+step() { printf '\n##### %s\n' "$*"; }
+tally_jest() { # FILE NAME: adds jest's counts from its JSON report
+  if [ -s "$1" ]; then
+    passed=$((passed + $(node -p "require('$1').numPassedTests")))
+    failed=$((failed + $(node -p "require('$1').numFailedTests")))
+  else
+    failed=$((failed + 1)); broken+=("$2 produced no report")
+  fi
+}
+must() { # NAME COMMAND...: a check that counts as one test
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); broken+=("$1"); fi
+}
+
+teardown() { bash test/e2e/teardown.sh; }
+trap teardown EXIT
+
+step "npm ci"
+npm ci --no-audit --no-fund >"$E2E/npm-ci.log" 2>&1 || { tail -30 "$E2E/npm-ci.log"; echo "0 passed, 1 failed"; exit 1; }
+
+step "type check and lint"
+must "tsc" npm run -s build
+must "eslint" npm run -s lint
+
+step "unit tests"
+NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile="$results/unit.json" 2>&1 | tail -40
+tally_jest "$results/unit.json" "unit tests"
+
+step "dist/ is what npm run bundle makes"
+must "bundle" npm run -s bundle >/dev/null
+must "dist is fresh" git diff --exit-code --stat -- dist
+
+step "test environment"
+if ! bash test/e2e/setup.sh; then
+  echo "the test environment could not be set up"
+  printf '\n%d passed, %d failed\n' "$passed" "$((failed + 1))"
+  exit 1
+fi
+
+step "user-namespace integration tests (a private binfmt_misc instance)"
+unshare --user --map-root-user --mount --fork env NODE_OPTIONS=--experimental-vm-modules \
+  npx jest --config jest.userns.config.js --runInBand --json --outputFile="$results/userns.json" 2>&1 | tail -40
+tally_jest "$results/userns.json" "user-namespace tests"
+
+step "end-to-end tests (the bundled action, a real engine)"
+bash test/e2e/run.sh | tee "$results/e2e.log"
+e2e=$(tail -n 20 "$results/e2e.log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -1)
+if [ -n "$e2e" ]; then
+  passed=$((passed + ${e2e% *})); failed=$((failed + ${e2e#* }))
+else
+  failed=$((failed + 1)); broken+=("end-to-end tests did not finish")
+fi
+
+for b in "${broken[@]}"; do echo "broken: $b"; done
+printf '\n%d passed, %d failed\n' "$passed" "$failed"
+[ "$failed" = 0 ]
