@@ -20,7 +20,8 @@ tally_jest() { # FILE NAME: adds jest's counts from its JSON report
   fi
 }
 must() { # NAME COMMAND...: a check that counts as one test
-  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); broken+=("$1"); fi
+  local name=$1; shift
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); broken+=("$name"); fi
 }
 
 teardown() { bash test/e2e/teardown.sh; }
