@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseEntry, registrationLine, type Entry } from '../src/binfmt/entry.js'
 import { nativePlatforms } from '../src/host/inspect.js'
+import { probesToRun } from '../src/probe/run.js'
 import { byArch, type Platform } from '../src/platforms.js'
 import type { ProbeResult } from '../src/probe/run.js'
 import { changesFor, decide, type PlanInput } from '../src/register/plan.js'
@@ -30,6 +31,15 @@ describe('native platforms', () => {
     expect(nativePlatforms(results, new Map(), 'x64').map(p => p.arch)).toEqual(['amd64', '386', 'arm64'])
     // on an arm64 host whose CPU cannot run 32-bit arm, arm is not native
     expect(nativePlatforms(new Map([['arm', noHandler]]), new Map(), 'arm64').map(p => p.arch)).toEqual(['arm64'])
+  })
+})
+
+describe('which probes run', () => {
+  it('the host family and what was asked for; everything for all or an unknown host', () => {
+    expect(probesToRun([byArch('s390x')], 'x64').map(p => p.arch)).toEqual(['amd64', '386', 's390x'])
+    expect(probesToRun([byArch('amd64')], 'arm64').map(p => p.arch)).toEqual(['amd64', 'arm64', 'arm'])
+    expect(probesToRun('all', 'x64')).toHaveLength(10)
+    expect(probesToRun([], 'sparc')).toHaveLength(10)
   })
 })
 

@@ -4,9 +4,9 @@
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { createSource } from './acquire/index.js'
+import { workDir as workDirFor, type EarlyProbes } from './early.js'
 import type { CachedEmulators, Emulators } from './acquire/source.js'
 import { Docker } from './engine/docker.js'
 import { inspectHost } from './host/inspect.js'
@@ -32,8 +32,8 @@ function requestedPlatforms(
   return PLATFORMS.filter(p => emulators.has.has(p.arch) && !native.includes(p))
 }
 
-export async function run(): Promise<void> {
-  const workDir = path.join(process.env.RUNNER_TEMP || os.tmpdir(), `setup-qemu-${process.pid}`)
+export async function run(early?: EarlyProbes): Promise<void> {
+  const workDir = workDirFor()
   try {
     markMainRan()
     const inputs = await core.group('Inputs', async () => {
@@ -48,7 +48,9 @@ export async function run(): Promise<void> {
     await fs.mkdir(workDir, { recursive: true })
 
     const host = await core.group('Host', async () => {
-      const h = await inspectHost(path.join(workDir, 'probes'))
+      // the early probes answer for this request only if they were started for the same one
+      const same = early && JSON.stringify(early.requested) === JSON.stringify(inputs.platforms)
+      const h = await inspectHost(path.join(workDir, 'probes'), inputs.platforms, same ? early.probing : undefined)
       if (h.mount.mountedNow) core.info(`mounted binfmt_misc (${h.mount.how}); it stays mounted so the entries outlive the helper`)
       core.info(`native: ${h.native.flatMap(p => p.platforms).join(', ')}`)
       const qemu = [...h.entries.keys()].filter(n => n.startsWith('qemu-'))
@@ -122,7 +124,8 @@ export async function run(): Promise<void> {
     }
 
     const verdicts = await core.group('Verify', async () => {
-      const v = await verify(finalDecisions, host.probes, workDir, writeErrorsByArch(writes))
+      // with nothing written, the probes just run are still the truth: no need to run them again
+      const v = await verify(finalDecisions, host.probes, workDir, writeErrorsByArch(writes), writes.length ? undefined : host.before)
       for (const x of v) core.info(`${x.platform.platforms[0]}: ${x.ok ? 'ok' : 'FAILED'} (${x.ok ? x.how : x.reason})`)
       return v
     })

@@ -15,6 +15,8 @@ export interface Platform {
   readonly aliases: readonly string[]
   /** QEMU's name for the CPU: the emulator is `qemu-<cpu>`, the binfmt entry `qemu-<cpu>` */
   readonly cpu: string
+  /** platforms of one family are the only ones a CPU can run natively (x86_64 runs i386, arm64 may run arm) */
+  readonly family: string
   readonly elf: {
     readonly bits: 32 | 64
     readonly endian: Endian
@@ -40,6 +42,7 @@ const word = (endian: Endian, ...words: number[]): number[] =>
 export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'amd64',
+    family: 'x86',
     platforms: ['linux/amd64'],
     aliases: ['x86_64', 'x86-64'],
     cpu: 'x86_64',
@@ -49,6 +52,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: '386',
+    family: 'x86',
     platforms: ['linux/386'],
     aliases: ['i386', 'i686', 'x86'],
     cpu: 'i386',
@@ -58,6 +62,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'arm64',
+    family: 'arm',
     platforms: ['linux/arm64'],
     aliases: ['aarch64', 'arm64v8', 'linux/arm64/v8'],
     cpu: 'aarch64',
@@ -67,6 +72,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'arm',
+    family: 'arm',
     platforms: ['linux/arm/v7', 'linux/arm/v6'],
     aliases: ['armhf', 'armel', 'armv7', 'armv6', 'linux/arm'],
     cpu: 'arm',
@@ -76,6 +82,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'riscv64',
+    family: 'riscv64',
     platforms: ['linux/riscv64'],
     aliases: [],
     cpu: 'riscv64',
@@ -85,6 +92,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'ppc64le',
+    family: 'ppc64le',
     platforms: ['linux/ppc64le'],
     aliases: ['ppc64el', 'powerpc64le'],
     cpu: 'ppc64le',
@@ -96,6 +104,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 's390x',
+    family: 's390x',
     platforms: ['linux/s390x'],
     aliases: [],
     cpu: 's390x',
@@ -105,6 +114,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'mips64le',
+    family: 'mips64le',
     platforms: ['linux/mips64le'],
     aliases: ['mips64el'],
     cpu: 'mips64el',
@@ -116,6 +126,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'mips64',
+    family: 'mips64',
     platforms: ['linux/mips64'],
     aliases: [],
     cpu: 'mips64',
@@ -125,6 +136,7 @@ export const PLATFORMS: readonly Platform[] = [
   },
   {
     arch: 'loong64',
+    family: 'loong64',
     platforms: ['linux/loong64'],
     aliases: ['loongarch64'],
     cpu: 'loongarch64',

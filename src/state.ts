@@ -20,8 +20,6 @@ export interface CleanupState {
   timeout: number
 }
 
-export const isPost = (): boolean => core.getState(State.IsPost) === 'true'
-
 export const markMainRan = (): void => core.saveState(State.IsPost, 'true')
 
 export function saveCleanup(s: CleanupState): void {

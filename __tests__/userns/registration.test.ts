@@ -58,7 +58,7 @@ beforeAll(async () => {
   // a fresh instance of our own, over whatever this mount namespace inherited from the host
   execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_MISC])
   expect(fs.readdirSync(BINFMT_MISC).sort()).toEqual(['register', 'status'])
-  const host = await inspectHost(path.join(work, 'probes'))
+  const host = await inspectHost(path.join(work, 'probes'), 'all')
   expect(host.mount.mountedNow).toBe(false)
   native = host.native
   probes = host.probes
@@ -67,7 +67,7 @@ beforeAll(async () => {
 afterEach(clear)
 
 async function setUp(requested: Platform[], reset = false) {
-  const host = await inspectHost(path.join(work, 'probes'))
+  const host = await inspectHost(path.join(work, 'probes'), 'all')
   const decisions = decide({ requested, native: host.native, entries: host.entries, before: host.before, reset, interpreter })
   const changes = changesFor(decisions, host.entries, reset, interpreter)
   const results = await registrar.apply(changes, host.native)
@@ -132,7 +132,7 @@ describe('in a private binfmt_misc instance', () => {
     // a disabled entry that we are not allowed to replace (the source lacks s390x)
     await registrar.apply([{ op: 'add', name: 'qemu-s390x', line: registrationLine(s390x, interpreter(s390x)) }], native)
     fs.writeFileSync(path.join(BINFMT_MISC, 'qemu-s390x'), '0')
-    const host = await inspectHost(path.join(work, 'probes'))
+    const host = await inspectHost(path.join(work, 'probes'), 'all')
     const decisions = decide({ requested: [byArch('arm64'), s390x], native, entries: host.entries, before: host.before, has: new Set(['arm64']), reset: false, interpreter })
     await registrar.apply(changesFor(decisions, host.entries, false, interpreter), native)
     const verdicts = await verify(decisions, host.probes, work)

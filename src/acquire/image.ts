@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
-import { isPinned } from '../inputs/inputs.js'
+import { isPinned } from '../inputs/validate.js'
 import type { Docker } from '../engine/docker.js'
 import type { Platform } from '../platforms.js'
 import { findCached, storeInCache } from './cache.js'

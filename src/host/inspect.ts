@@ -6,7 +6,7 @@ import { ensureMounted, globallyEnabled, readEntries, type MountResult } from '.
 import { entryMatches, type Entry } from '../binfmt/entry.js'
 import { PLATFORMS, fromNodeArch, type Platform } from '../platforms.js'
 import { elfIdent } from '../probe/elf.js'
-import { runProbes, writeProbes, type ProbeResult } from '../probe/run.js'
+import { probeHost, type HostProbes, type ProbeResult } from '../probe/run.js'
 
 export interface HostState {
   mount: MountResult
@@ -15,7 +15,7 @@ export interface HostState {
   native: Platform[]
   /** probe paths by arch, for every platform in the table */
   probes: Map<string, string>
-  /** probe results before this run changed anything */
+  /** probe results before this run changed anything (for the host's family and the requested platforms) */
   before: Map<string, ProbeResult>
 }
 
@@ -36,9 +36,17 @@ export function nativePlatforms(
   )
 }
 
-export async function inspectHost(probeDir: string): Promise<HostState> {
-  const [mount, probes] = await Promise.all([ensureMounted(), writeProbes(probeDir, PLATFORMS)])
-  const [entries, enabled, before] = await Promise.all([readEntries(), globallyEnabled(), runProbes(probes)])
+export async function inspectHost(
+  probeDir: string,
+  requested: 'all' | readonly Platform[],
+  /** probes started before the toolkit loaded, for the same request */
+  early?: Promise<HostProbes | undefined>
+): Promise<HostState> {
+  const [mount, { probes, before }] = await Promise.all([
+    ensureMounted(),
+    (early ?? Promise.resolve(undefined)).then(r => r ?? probeHost(probeDir, requested))
+  ])
+  const [entries, enabled] = await Promise.all([readEntries(), globallyEnabled()])
   if (!enabled) {
     throw new Error(
       'binfmt_misc is switched off on this host (its status file says disabled), so no emulator can run. ' +

@@ -4,7 +4,8 @@
  */
 import * as core from '@actions/core'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE, Input } from '../constants.js'
-import { ACCEPTED_WORDS, PLATFORMS, byWord, type Platform } from '../platforms.js'
+import type { Platform } from '../platforms.js'
+import { InputError, parsePlatforms, validateImage, validateSha256, validateUrl } from './validate.js'
 
 export type Privilege = 'auto' | 'true' | 'false'
 export type SourceKind = 'image' | 'download'
@@ -26,8 +27,6 @@ export interface Inputs {
   /** seconds allowed for each network operation (pull, download) */
   timeout: number
 }
-
-export class InputError extends Error {}
 
 const MAX_LENGTH = 2048
 
@@ -53,67 +52,6 @@ function oneOf<T extends string>(name: string, allowed: readonly T[], fallback: 
     throw new InputError(`input ${name} must be one of ${allowed.join(', ')}, got "${v}"`)
   }
   return v as T
-}
-
-export function parsePlatforms(value: string): 'all' | Platform[] {
-  const words = value
-    .split(/[,\n]/)
-    .map(w => w.trim())
-    .filter(w => w !== '')
-  if (words.length === 0) throw new InputError('input platforms is empty: name at least one platform, or all')
-  const picked = new Set<Platform>()
-  for (const word of words) {
-    if (word.toLowerCase() === 'all') return 'all'
-    const p = /^[A-Za-z0-9/_.-]{1,32}$/.test(word) ? byWord(word) : undefined
-    if (!p) {
-      const shown = word.length > 40 ? `${word.slice(0, 40)}…` : word
-      throw new InputError(`unknown platform "${shown}". Accepted: ${ACCEPTED_WORDS.join(', ')}`)
-    }
-    picked.add(p)
-  }
-  return PLATFORMS.filter(p => picked.has(p))
-}
-
-// The reference grammar of distribution/reference, reduced to what a pull accepts:
-// [host[:port]/]path[:tag][@sha256:hex]
-const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-const HOST = '(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\\[[0-9a-fA-F:]+\\])(?::[0-9]{1,5})?'
-const REFERENCE = new RegExp(
-  `^(?:${HOST}/)?${COMPONENT}(?:/${COMPONENT})*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$`
-)
-
-export function validateImage(name: string, value: string): string {
-  if (!REFERENCE.test(value) || value.length > 512) {
-    throw new InputError(`input ${name} is not an image reference: "${value.slice(0, 80)}"`)
-  }
-  return value
-}
-
-export const isPinned = (image: string): boolean => /@sha256:[a-f0-9]{64}$/.test(image)
-
-export function validateUrl(name: string, value: string): string {
-  if (value === '') return value
-  // placeholders are substituted later; check the URL with them filled in
-  const filled = value.replaceAll('{version}', '0').replaceAll('{arch}', 'amd64')
-  let url: URL
-  try {
-    url = new URL(filled)
-  } catch {
-    throw new InputError(`input ${name} is not a URL: "${value.slice(0, 80)}"`)
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-    throw new InputError(`input ${name} must be an http or https URL, got ${url.protocol}`)
-  }
-  if (/[\s"'`<>\\^|{}]/.test(filled)) throw new InputError(`input ${name} has characters a URL cannot have`)
-  return value
-}
-
-export function validateSha256(name: string, value: string): string {
-  if (value === '') return value
-  if (!/^[a-fA-F0-9]{64}$/.test(value)) {
-    throw new InputError(`input ${name} must be 64 hexadecimal digits (a SHA-256), got "${value.slice(0, 80)}"`)
-  }
-  return value.toLowerCase()
 }
 
 function seconds(name: string, fallback: number): number {

@@ -3,9 +3,9 @@
  * the errno of a failed exec (ENOEXEC, ENOENT) is what tells "no handler" from "interpreter missing".
  */
 import { spawn } from 'node:child_process'
-import * as fs from 'node:fs/promises'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { PROBE_EXIT_CODE, type Platform } from '../platforms.js'
+import { PLATFORMS, PROBE_EXIT_CODE, fromNodeArch, type Platform } from '../platforms.js'
 import { buildProbe } from './elf.js'
 
 export interface ProbeResult {
@@ -20,18 +20,20 @@ export interface ProbeResult {
 
 const PROBE_TIMEOUT_MS = 20_000
 
-/** Writes one probe per platform into dir (created if needed) and returns their paths by arch. */
-export async function writeProbes(dir: string, platforms: readonly Platform[]): Promise<Map<string, string>> {
-  await fs.mkdir(dir, { recursive: true })
-  const paths = new Map<string, string>()
-  await Promise.all(
-    platforms.map(async p => {
+/**
+ * Writes one probe per platform into dir (created if needed) and returns their paths by arch.
+ * Synchronous on purpose: a dozen tiny files, and the early start needs them written before the
+ * toolkit's loading blocks the event loop.
+ */
+export function writeProbes(dir: string, platforms: readonly Platform[]): Map<string, string> {
+  fs.mkdirSync(dir, { recursive: true })
+  return new Map(
+    platforms.map(p => {
       const file = path.join(dir, `probe-${p.arch}`)
-      await fs.writeFile(file, buildProbe(p), { mode: 0o755 })
-      paths.set(p.arch, file)
+      fs.writeFileSync(file, buildProbe(p), { mode: 0o755 })
+      return [p.arch, file]
     })
   )
-  return paths
 }
 
 export function runProbe(file: string, argv: readonly string[] = []): Promise<ProbeResult> {
@@ -52,8 +54,63 @@ export function runProbe(file: string, argv: readonly string[] = []): Promise<Pr
   })
 }
 
+// Every probe at once from one shell: a process spawned from Node costs a couple of milliseconds, a
+// fork from sh far less. Probe paths reach it as arguments, never as code.
+const ALL_AT_ONCE = 'for p; do ( "$p" </dev/null >/dev/null 2>&1; echo "$? $p" ) & done; wait'
+
+/** What a shell's exit status says about an exec (126: could not run, 127: not found, 128+n: signal n). */
+export function fromStatus(status: number): ProbeResult {
+  if (status === PROBE_EXIT_CODE) return { ok: true }
+  if (status === 127) return { ok: false, error: 'interpreter missing', detail: 'the registered interpreter does not exist here' }
+  if (status === 126) return { ok: false, error: 'exec failed', detail: 'the kernel refused to run it' }
+  if (status > 128) return { ok: false, error: 'crashed', detail: `killed by signal ${status - 128}` }
+  return { ok: false, error: 'wrong exit code', detail: `exit code ${status}, expected ${PROBE_EXIT_CODE}` }
+}
+
 /** Runs every probe at once; they are tiny and independent. */
-export async function runProbes(paths: ReadonlyMap<string, string>): Promise<Map<string, ProbeResult>> {
-  const results = await Promise.all([...paths].map(async ([arch, file]) => [arch, await runProbe(file)] as const))
-  return new Map(results)
+export function runProbes(paths: ReadonlyMap<string, string>): Promise<Map<string, ProbeResult>> {
+  return new Promise(resolve => {
+    const byPath = new Map([...paths].map(([arch, file]) => [file, arch]))
+    const results = new Map<string, ProbeResult>()
+    let out = ''
+    const child = spawn('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: PROBE_TIMEOUT_MS
+    })
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.on('close', () => {
+      for (const line of out.split('\n')) {
+        const space = line.indexOf(' ')
+        const arch = byPath.get(line.slice(space + 1))
+        if (space > 0 && arch) results.set(arch, fromStatus(Number(line.slice(0, space))))
+      }
+      for (const arch of paths.keys()) {
+        if (!results.has(arch)) results.set(arch, { ok: false, error: 'timed out', detail: 'no exit in 20s' })
+      }
+      resolve(results)
+    })
+  })
+}
+
+/**
+ * Only the host's own family can run natively, so only those probes (and the requested platforms',
+ * to judge their entries) need to run; the probes still decide, not the name of the arch.
+ */
+export function probesToRun(requested: 'all' | readonly Platform[], nodeArch: string = process.arch): Platform[] {
+  const own = fromNodeArch(nodeArch)
+  return PLATFORMS.filter(p => requested === 'all' || requested.includes(p) || !own || p.family === own.family)
+}
+
+export interface HostProbes {
+  /** probe paths by arch, for every platform in the table */
+  probes: Map<string, string>
+  /** results for the host's family and the requested platforms */
+  before: Map<string, ProbeResult>
+}
+
+/** Writes the probes and starts them before returning: they run while the caller goes on. */
+export function probeHost(dir: string, requested: 'all' | readonly Platform[]): Promise<HostProbes> {
+  const probes = writeProbes(dir, PLATFORMS)
+  const toRun = new Set(probesToRun(requested).map(p => p.arch))
+  return runProbes(new Map([...probes].filter(([arch]) => toRun.has(arch)))).then(before => ({ probes, before }))
 }

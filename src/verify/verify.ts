@@ -64,10 +64,16 @@ export function explain(result: ProbeResult, handler: Entry | undefined, own: En
   }
 }
 
-async function verifyOne(p: Platform, probe: string, entries: ReadonlyMap<string, Entry>, workDir: string): Promise<Verdict> {
+async function verifyOne(
+  p: Platform,
+  probe: string,
+  entries: ReadonlyMap<string, Entry>,
+  workDir: string,
+  known?: ProbeResult
+): Promise<Verdict> {
   const own = entries.get(entryName(p))
   const handler = own?.enabled ? own : handlersOf(p, entries)[0]
-  const onHost = await runProbe(probe)
+  const onHost = known ?? (await runProbe(probe))
   if (!onHost.ok) return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler, own) }
   if (!handler) return { platform: p, native: true, ok: true, how: 'probe on the host, no handler: native' }
   if (!handler.flags.includes('F')) {
@@ -94,14 +100,16 @@ export async function verify(
   probes: ReadonlyMap<string, string>,
   workDir: string,
   /** registration errors by arch: a failed write explains a failed probe better than the probe does */
-  writeErrors: ReadonlyMap<string, string> = new Map()
+  writeErrors: ReadonlyMap<string, string> = new Map(),
+  /** results of probes run since the last change, which need not run again */
+  known?: ReadonlyMap<string, ProbeResult>
 ): Promise<Verdict[]> {
   const entries = await readEntries()
   return Promise.all(
     decisions.map(async (d): Promise<Verdict> => {
       if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
       if (d.action === 'unavailable') return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
-      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', entries, workDir)
+      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', entries, workDir, known?.get(d.platform.arch))
       const writeError = writeErrors.get(d.platform.arch)
       return !v.ok && writeError ? { ...v, reason: `registration failed: ${writeError}` } : v
     })

@@ -8,7 +8,11 @@ mount -t binfmt_misc binfmt_misc "$b" 2>/dev/null
 E='\x7fELF'
 M64='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
 line() {
-  case $1 in
+  case ${1#linux/} in
+    arm64) line aarch64; return ;;
+    arm|arm/v7|arm/v6) line arm; return ;;
+    mips64le) line mips64el; return ;;
+    loong64) line loongarch64; return ;;
     aarch64) echo ":qemu-aarch64:M::$E\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:$M64:/usr/bin/qemu-aarch64:POCF" ;;
     arm) echo ":qemu-arm:M::$E\x01\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\x28\x00:$M64:/usr/bin/qemu-arm:POCF" ;;
     riscv64) echo ":qemu-riscv64:M::$E\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xf3\x00:$M64:/usr/bin/qemu-riscv64:POCF" ;;

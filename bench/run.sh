@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# npm run bench: time to ready, for the bundled action and for the reference flow (the engine calls
+# docker/setup-qemu-action v4 makes), in alternation on this machine, in three states:
+#   cold    nothing cached (tool cache empty, images not in the engine), nothing registered
+#   cached  emulators in the tool cache and images in the engine, nothing registered
+#   ready   the same emulators already registered and healthy (a second step, a self-hosted runner)
+# for platforms arm64 and all. Prints medians and ratios, and writes bench/results.json (the previous
+# one is compared against). Uses the end-to-end environment (test/e2e/setup.sh); registers on the host
+# and removes what it registered when it ends.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export E2E=${E2E:-/tmp/setup-qemu-e2e}
+[ -f "$E2E/env" ] || bash test/e2e/setup.sh || exit 1
+bash test/e2e/setup.sh >/dev/null 2>&1 # make sure the services run
+# shellcheck disable=SC1091
+source "$E2E/env"
+source test/e2e/lib.sh
+[ -f dist/index.js ] || npm run -s bundle
+N=${BENCH_RUNS:-7}
+WORK=$(mktemp -d)
+TC=$WORK/toolcache
+was_mounted=0; mounted && was_mounted=1
+if [ -n "$(entries)" ]; then echo "this host has qemu-* entries ($(entries)); the benchmark would change them" >&2; exit 2; fi
+trap 'clear_qemu; [ $was_mounted = 0 ] && mounted && umount "$BM"; rm -rf "$WORK"' EXIT
+
+now() { date +%s%N; }
+forget_images() { docker rmi -f "$BINFMT_IMAGE" "$HELPER_IMAGE" "$REG/binfmt:test" "$REG/busybox:test" >/dev/null 2>&1 || true; }
+
+# ours PLATFORMS: the bundled action, a fresh node process with the runner's variables; prints ms
+ours() {
+  local d=$WORK/run s e
+  rm -rf "$d"; mkdir -p "$d"; touch "$d/output" "$d/state" "$d/summary"
+  s=$(now)
+  env GITHUB_OUTPUT="$d/output" GITHUB_STATE="$d/state" GITHUB_STEP_SUMMARY="$d/summary" RUNNER_TEMP="$d" \
+    RUNNER_TOOL_CACHE="$TC" INPUT_PLATFORMS="$1" INPUT_IMAGE="$BINFMT_IMAGE" INPUT_HELPER-IMAGE="$HELPER_IMAGE" \
+    node dist/index.js >"$WORK/last.log" 2>&1 || { echo "the action failed:" >&2; cat "$WORK/last.log" >&2; exit 1; }
+  e=$(now); echo $(((e - s) / 1000000))
+}
+reference() {
+  local s e
+  s=$(now)
+  node bench/reference.mjs "$BINFMT_IMAGE" "$1" >/dev/null 2>"$WORK/ref.err" || { cat "$WORK/ref.err" >&2; exit 1; }
+  e=$(now); echo $(((e - s) / 1000000))
+}
+pull_only() {
+  local s e
+  forget_images; s=$(now); docker pull -q "$BINFMT_IMAGE" >/dev/null; e=$(now); echo $(((e - s) / 1000000))
+}
+
+# prepare STATE WHO PLATFORMS: put the machine in that state for that flow
+prepare() {
+  clear_qemu
+  case $1 in
+    cold) rm -rf "$TC"; forget_images ;;
+    cached) [ -d "$TC/setup-qemu" ] || ours "$3" >/dev/null; clear_qemu ;;
+    ready) if [ "$2" = ours ]; then ours "$3" >/dev/null; else reference "$3" >/dev/null; fi ;;
+  esac
+}
+
+declare -A T
+for i in $(seq "$N"); do
+  for plat in arm64 all; do
+    for state in cold cached ready; do
+      prepare "$state" ours "$plat"; T[ours,$plat,$state]+=" $(ours "$plat")"
+      prepare "$state" reference "$plat"; T[ref,$plat,$state]+=" $(reference "$plat")"
+    done
+  done
+  T[pull]+=" $(pull_only)"
+  printf '.' >&2
+done
+echo >&2
+
+median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
+prev=bench/results.json
+pull=$(median "${T[pull]}")
+{
+  echo "{"
+  echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
+  echo "  \"machine\": \"$(uname -sr) $(uname -m), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)\","
+  echo "  \"docker\": \"$(docker version --format '{{.Server.Version}}')\","
+  echo "  \"node\": \"$(node --version)\","
+  echo "  \"runs\": $N,"
+  echo "  \"pull_ms\": $pull,"
+  echo "  \"results\": ["
+  sep=""
+  for plat in arm64 all; do
+    for state in cold cached ready; do
+      o=$(median "${T[ours,$plat,$state]}"); r=$(median "${T[ref,$plat,$state]}")
+      printf '%s    {"platforms": "%s", "state": "%s", "ours_ms": %d, "reference_ms": %d, "ratio": %s}' \
+        "$sep" "$plat" "$state" "$o" "$r" "$(awk -v o="$o" -v r="$r" 'BEGIN {printf "%.3f", o / r}')"
+      sep=$',\n'
+    done
+  done
+  printf '\n  ]\n}\n'
+} >"$WORK/results.json"
+
+node - "$WORK/results.json" "$prev" <<'JS'
+const fs = require('fs')
+const [now, prevFile] = process.argv.slice(2)
+const cur = JSON.parse(fs.readFileSync(now, 'utf8'))
+const prev = fs.existsSync(prevFile) ? JSON.parse(fs.readFileSync(prevFile, 'utf8')) : undefined
+const goal = { cold: null, cached: 0.5, ready: 0.15 }
+console.log(`${cur.machine}; docker ${cur.docker}; node ${cur.node}; ${cur.runs} runs, medians; pull alone ${cur.pull_ms} ms`)
+console.log('| platforms | state | this action (ms) | reference flow (ms) | ratio | goal | met |' + (prev ? ' previous ratio |' : ''))
+console.log('|---|---|---|---|---|---|---|' + (prev ? '---|' : ''))
+for (const r of cur.results) {
+  const g = goal[r.state]
+  const met = g === null ? r.ours_ms <= r.reference_ms + cur.pull_ms : r.ratio <= g
+  const goalText = g === null ? `<= ref + pull (${r.reference_ms + cur.pull_ms})` : `<= ${g}`
+  const p = prev?.results.find(x => x.platforms === r.platforms && x.state === r.state)
+  console.log(`| ${r.platforms} | ${r.state} | ${r.ours_ms} | ${r.reference_ms} | ${r.ratio.toFixed(2)} | ${goalText} | ${met ? 'yes' : 'NO'} |` + (prev ? ` ${p ? p.ratio.toFixed(2) : '-'} |` : ''))
+}
+JS
+cp "$WORK/results.json" "$prev"
+echo "written: $prev"

@@ -1,0 +1,44 @@
+/**
+ * What starts before the toolkit has loaded. Evaluating @actions/core and its HTTP stack is much of
+ * this action's time on a host that is already set up; the host probes run in other processes, so
+ * this module, imported first by the entry point, starts them as it is evaluated, and they run on
+ * another core meanwhile. Only toolkit-free modules come in here, so it is evaluated before the toolkit.
+ */
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { Input, State } from './constants.js'
+import { parsePlatforms } from './inputs/validate.js'
+import type { Platform } from './platforms.js'
+import { probeHost, type HostProbes } from './probe/run.js'
+
+/** This run's scratch directory; removed when main ends. */
+export const workDir = (env: NodeJS.ProcessEnv = process.env): string =>
+  path.join(env.RUNNER_TEMP || os.tmpdir(), `setup-qemu-${process.pid}`)
+
+/** The runner hands state back as STATE_<name>: set by main, so this is the post step. */
+export const isPostStep = (env: NodeJS.ProcessEnv = process.env): boolean => env[`STATE_${State.IsPost}`] === 'true'
+
+export interface EarlyProbes {
+  requested: 'all' | Platform[]
+  /** undefined when they could not run; main then runs them itself and reports why */
+  probing: Promise<HostProbes | undefined>
+}
+
+/** Starts the host probes for the platforms input, if it parses; main validates it again and reports. */
+export function startProbes(env: NodeJS.ProcessEnv = process.env): EarlyProbes | undefined {
+  if (isPostStep(env)) return undefined
+  let requested: 'all' | Platform[]
+  try {
+    requested = parsePlatforms((env[`INPUT_${Input.Platforms.toUpperCase()}`] ?? '').trim() || 'all')
+  } catch {
+    return undefined
+  }
+  try {
+    return { requested, probing: probeHost(path.join(workDir(env), 'probes'), requested).catch(() => undefined) }
+  } catch {
+    return undefined // main runs them itself, and says what went wrong
+  }
+}
+
+/** Started as this module is evaluated (see above). */
+export const early = startProbes()
