@@ -84,7 +84,9 @@ export async function run(early?: EarlyProbes): Promise<void> {
     if (!decisions || decisions.some(needsEmulators)) {
       emulators = await core.group('Acquire', async () => {
         const wanted = inputs.platforms === 'all' || !decisions ? 'all' : decisions.filter(needsEmulators).map(d => d.platform)
-        const e = await source.acquire(wanted)
+        // the helper image is pulled while the emulators are fetched; its failure is reported by Register
+        const helperReady = registrar.prepare().catch(() => undefined)
+        const [e] = await Promise.all([source.acquire(wanted), helperReady])
         core.info(`emulators from ${e.origin}: ${e.from}`)
         core.info(`has: ${[...e.has].join(', ')}${e.version ? ` (QEMU ${e.version})` : ''}`)
         return e

@@ -5,7 +5,7 @@
  */
 import * as core from '@actions/core'
 import { INTERPRETER_DIR } from '../constants.js'
-import { oneLine, type Docker } from '../engine/docker.js'
+import { oneLine, type Docker, type EngineInfo } from '../engine/docker.js'
 import type { Privilege } from '../inputs/inputs.js'
 import { Registrar, type Change, type ChangeResult, type Mount } from './registrar.js'
 
@@ -46,6 +46,14 @@ export class HelperRegistrar extends Registrar {
     this.mode = mode
   }
 
+  private ready?: Promise<EngineInfo>
+
+  /** The engine's answer and the helper image, once, however often it is asked. */
+  prepare(): Promise<EngineInfo> {
+    this.ready ??= Promise.all([this.docker.info(), this.docker.ensureImage(this.image, false)]).then(([info]) => info)
+    return this.ready
+  }
+
   get method(): string {
     const how = this.mode === 'privileged' ? '--privileged' : '--cap-add SYS_ADMIN'
     return `helper container (${how})`
@@ -56,7 +64,7 @@ export class HelperRegistrar extends Registrar {
   }
 
   protected async write(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
-    const [info] = await Promise.all([this.docker.info(), this.docker.ensureImage(this.image, false)])
+    const info = await this.prepare()
     if (info.rootless) {
       throw new Error(
         'this Docker engine is rootless: its containers cannot write the kernel-wide binfmt_misc table. ' +

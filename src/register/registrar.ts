@@ -60,6 +60,11 @@ export abstract class Registrar {
   /** The directory the kernel is told to open emulators from. */
   abstract interpreterDir(key: string, hostDir: string): string
 
+  /** Gets ready to write (say, pulls an image); may run while the emulators are being fetched. */
+  async prepare(): Promise<unknown> {
+    return undefined
+  }
+
   async apply(changes: readonly Change[], native: readonly Platform[], mounts: readonly Mount[] = []): Promise<ChangeResult[]> {
     guardNative(changes, native)
     return changes.length === 0 ? [] : this.write(changes, mounts)
