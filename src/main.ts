@@ -11,6 +11,7 @@ import type { CachedEmulators, Emulators } from './acquire/source.js'
 import { Docker } from './engine/docker.js'
 import { inspectHost } from './host/inspect.js'
 import { readInputs, type Inputs } from './inputs/inputs.js'
+import { isPinned } from './inputs/validate.js'
 import { PLATFORMS, emulatorName, type Platform } from './platforms.js'
 import { HelperRegistrar } from './register/helper.js'
 import { changesFor, decide, needsEmulators, type Decision } from './register/plan.js'
@@ -40,6 +41,9 @@ export async function run(early?: EarlyProbes): Promise<void> {
       const i = readInputs()
       core.info(`platforms: ${i.platforms === 'all' ? 'all' : i.platforms.map(p => p.platforms[0]).join(', ')}`)
       core.info(`source: ${i.source}`)
+      if (!isPinned(i.helperImage)) {
+        core.warning(`helper-image ${i.helperImage} is not pinned by digest, and it runs with SYS_ADMIN: pin it as name:tag@sha256:<digest>.`)
+      }
       return i
     })
     const docker = new Docker(inputs.timeout)

@@ -177,9 +177,16 @@ RC=$?
 check "a pull that hangs: fails within its timeout" rc_is 1
 check "a pull that hangs: says it did not finish" logged hang "did not finish within 5s"
 check "an unpinned image is warned about" logged hang "::warning::image $HANG_REG/binfmt:test is not pinned by digest"
+act refused platforms=arm64 image="$REG/nonexistent@sha256:$(printf '0%.0s' $(seq 64))" helper-image="$HELPER_IMAGE"
+check "a pull the registry refuses: fails" rc_is 1
+check "a pull the registry refuses: gives the registry's message" logged refused "manifest unknown"
 act noshell platforms=arm64 image="$BINFMT_IMAGE" helper-image="$SLIM_IMAGE"
 check "a helper without a shell: fails" rc_is 1
 check "a helper without a shell: says so" logged noshell "has no POSIX shell"
+act unpinned-helper platforms=arm64 image="$BINFMT_IMAGE" helper-image="$REG/busybox:test"
+check "an unpinned helper works" rc_is 0
+check "an unpinned helper is warned about" logged unpinned-helper "::warning::helper-image $REG/busybox:test is not pinned by digest"
+clear_qemu
 check "nothing registered by the failed runs" eq "$(entries)" ""
 
 section "issue 3: source download from a loopback server, checked by SHA-256, cached"
