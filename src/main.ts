@@ -12,7 +12,7 @@ import { Docker } from './engine/docker.js'
 import { inspectHost } from './host/inspect.js'
 import { readInputs, type Inputs } from './inputs/inputs.js'
 import { isPinned } from './inputs/validate.js'
-import { PLATFORMS, emulatorName, type Platform } from './platforms.js'
+import { PLATFORMS, emulatorName, entryName, type Platform } from './platforms.js'
 import { HelperRegistrar } from './register/helper.js'
 import { changesFor, decide, needsEmulators, type Decision } from './register/plan.js'
 import type { ChangeResult } from './register/registrar.js'
@@ -105,14 +105,17 @@ export async function run(early?: EarlyProbes): Promise<void> {
     const writes = await core.group('Register', async () => {
       for (const d of finalDecisions) core.info(`${d.platform.platforms[0]}: ${d.action} (${d.reason})`)
       const e = emulators
-      if (!e || !finalDecisions.some(needsEmulators)) {
-        if (!inputs.reset) core.info('nothing to register')
+      const changes = changesFor(finalDecisions, host.entries, inputs.reset, p => {
+        // unreachable: a platform to add made Acquire run
+        if (!e) throw new Error(`no emulators to register ${p.platforms[0]} with`)
+        return interpreterFor(e)(p)
+      })
+      if (changes.length === 0) {
+        core.info('nothing to register')
         return []
       }
-      const changes = changesFor(finalDecisions, host.entries, inputs.reset, interpreterFor(e))
-      const results = await registrar.apply(changes, host.native, [
-        { host: e.dir, target: registrar.interpreterDir(e.key, e.dir) }
-      ])
+      const mounts = e ? [{ host: e.dir, target: registrar.interpreterDir(e.key, e.dir) }] : []
+      const results = await registrar.apply(changes, host.native, mounts)
       for (const r of results) core.info(`${r.change.op} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`)
       return results
     })
@@ -165,7 +168,7 @@ export async function run(early?: EarlyProbes): Promise<void> {
 function writeErrorsByArch(results: readonly ChangeResult[]): Map<string, string> {
   const errors = new Map<string, string>()
   for (const r of results) {
-    const p = PLATFORMS.find(q => `qemu-${q.cpu}` === r.change.name)
+    const p = PLATFORMS.find(q => entryName(q) === r.change.name)
     if (p && r.status === 'failed') errors.set(p.arch, r.error ?? 'failed')
   }
   return errors

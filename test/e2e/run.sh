@@ -147,6 +147,8 @@ check "reset run exits 0" rc_is 0
 check "only the requested entry is left" eq "$(entries)" "qemu-aarch64 "
 act reset --post-only
 check "post put every removed entry back" eq "$(snapshot)" "$stale"
+act reset-native platforms=amd64 reset=true "${IMG[@]}"
+check "reset with nothing to register still removes the qemu-* entries" eq "$(entries)" ""
 clear_qemu
 
 section "issue 4: two runs at once with overlapping platforms"
