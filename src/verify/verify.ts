@@ -29,6 +29,10 @@ const visible = (file: string): Promise<boolean> =>
     () => false
   )
 
+/** chroot exits 125 when it cannot chroot, sudo -n 1 when it would ask for a password: the probe never ran. */
+const chrootUnavailable = (r: ProbeResult): boolean =>
+  r.error === 'exec failed' || (r.error === 'wrong exit code' && /^exit code (1|125),/.test(r.detail ?? ''))
+
 /** Runs a probe chrooted into a directory that holds nothing else, so only an F entry can run it. */
 async function chrootedProbe(probe: string, workDir: string): Promise<ProbeResult> {
   const dir = await fs.mkdtemp(path.join(workDir, 'chroot-'))
@@ -89,9 +93,12 @@ async function verifyOne(
     return { platform: p, native: false, ok: true, how: 'host probe, emulator path not on host (F proven)' }
   }
   const chrooted = await chrootedProbe(probe, workDir)
-  return chrooted.ok
-    ? { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
-    : { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler, own) }
+  if (chrooted.ok) return { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
+  if (chrootUnavailable(chrooted)) {
+    // not root and no sudo: the kernel shows F, which is what the chrooted run would have shown
+    return { platform: p, native: false, ok: true, how: 'host probe; F flag set (no chroot here to run it in an empty root)' }
+  }
+  return { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler, own) }
 }
 
 /** Verdicts for every decision; platforms the source lacks fail without a probe. */

@@ -24,6 +24,18 @@ rm -rf "$RUNS"; mkdir -p "$RUNS"
 export RUNNER_TOOL_CACHE=$RUNS/toolcache
 IMG=(image="$BINFMT_IMAGE" helper-image="$HELPER_IMAGE")
 
+# entries as a distro or another tool leaves them: register NAME MAGIC INTERPRETER FLAGS
+ARM64='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00'
+RISCV64='\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xf3\x00'
+MASK='\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff'
+register() { printf '%s' ":$1:M::$2:$MASK:$3:$4" >"$BM/register"; }
+# Debian's style: no F, an interpreter path no container has; and one of them switched off
+stale_entries() {
+  register qemu-aarch64 "$ARM64" /usr/libexec/qemu-binfmt/aarch64-binfmt-P P
+  register qemu-riscv64 "$RISCV64" /usr/libexec/qemu-binfmt/riscv64-binfmt-P P
+  echo 0 >"$BM/qemu-riscv64"
+}
+
 section "issue 2: arm64, arm and s390x from the image, on a host where binfmt_misc is not mounted"
 clear_qemu; mounted && umount "$BM"
 check "binfmt_misc is not mounted before the step" not mounted
@@ -126,9 +138,7 @@ check "privileged: false (least privilege only) works" rc_is 0
 
 section "issue 4: a stale Debian-style entry without F is replaced; cleanup puts it back byte for byte"
 clear_qemu
-printf '%s' ':qemu-aarch64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xb7\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/libexec/qemu-binfmt/aarch64-binfmt-P:P' >"$BM/register"
-printf '%s' ':qemu-riscv64:M::\x7fELF\x02\x01\x01\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02\x00\xf3\x00:\xff\xff\xff\xff\xff\xff\xff\x00\xff\xff\xff\xff\xff\xff\xff\xff\xfe\xff\xff\xff:/usr/libexec/qemu-binfmt/riscv64-binfmt-P:P' >"$BM/register"
-echo 0 >"$BM/qemu-riscv64"
+stale_entries
 stale=$(snapshot)
 check "the stale entry works on the host only" host_runs arm64
 check "and not in a container" not container_runs arm64
@@ -141,7 +151,21 @@ check "post restored what it replaced" post_logged stale "restore qemu-aarch64: 
 check "binfmt_misc is byte for byte as before" eq "$(snapshot)" "$stale"
 check "the post step succeeded" eq "$(cat "$RUNS/stale/post.rc")" 0
 
+section "issue 4: a healthy F entry whose emulator the host can see is kept, and checked in an empty root"
+clear_qemu
+register qemu-aarch64 "$ARM64" /usr/bin/qemu-aarch64-static OCF
+healthy=$(snapshot)
+act healthy platforms=arm64 "${IMG[@]}"
+check "it passes" rc_is 0
+check "it keeps the entry, saying so" logged healthy "linux/arm64: keep (kept the healthy entry there (/usr/bin/qemu-aarch64-static))"
+check "it ran the probe chrooted into an empty directory" logged healthy "host probe + probe chrooted into an empty directory"
+check "the entry is untouched" eq "$(snapshot)" "$healthy"
+check "arm64 runs in a container" container_runs arm64
+
 section "issue 4: reset removes other qemu-* entries; cleanup restores them"
+clear_qemu
+stale_entries
+check "the stale entries are back as before" eq "$(snapshot)" "$stale"
 act reset platforms=arm64 reset=true cleanup=true "${IMG[@]}" --no-post
 check "reset run exits 0" rc_is 0
 check "only the requested entry is left" eq "$(entries)" "qemu-aarch64 "
