@@ -9,6 +9,7 @@ import { createReadStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { run } from '../engine/run.js'
+import { withTimeout } from '../engine/timeout.js'
 import { InputError } from '../inputs/validate.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
 import { findCached, storeInCache } from './cache.js'
@@ -108,29 +109,19 @@ export class DownloadSource implements EmulatorSource {
 
   private async download(): Promise<string> {
     core.info(`downloading ${this.target.url}`)
-    let timer: NodeJS.Timeout | undefined
-    const limit = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `downloading ${this.target.url} did not finish within ${this.timeout}s. ` +
-                'Check that the runner can reach it, raise `timeout`, or use a mirror in download-url.'
-            )
-          ),
-        this.timeout * 1000
-      )
-    })
     try {
-      return await Promise.race([tc.downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)), limit])
+      return await withTimeout(
+        tc.downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)),
+        this.timeout,
+        `downloading ${this.target.url} did not finish within ${this.timeout}s. ` +
+          'Check that the runner can reach it, raise `timeout`, or use a mirror in download-url.'
+      )
     } catch (err) {
       const status = (err as { httpStatusCode?: number }).httpStatusCode
       if (status) {
         throw new Error(`downloading ${this.target.url} failed with HTTP ${status}. Check download-url (or its mirror).`)
       }
       throw err
-    } finally {
-      clearTimeout(timer)
     }
   }
 }

@@ -3,7 +3,8 @@
  * failure says what happened and what to try.
  */
 import * as io from '@actions/io'
-import { run, TimeoutError, type RunResult } from './run.js'
+import { run, type RunResult } from './run.js'
+import { TimeoutError } from './timeout.js'
 
 export interface EngineInfo {
   securityOptions: string[]

@@ -3,6 +3,7 @@
  * and always with a time limit so a hung engine cannot hang the job.
  */
 import * as exec from '@actions/exec'
+import { withTimeout } from './timeout.js'
 
 export interface RunResult {
   exitCode: number
@@ -17,24 +18,7 @@ export interface RunOptions {
   silent?: boolean
 }
 
-export class TimeoutError extends Error {}
-
 export async function run(tool: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
-  let timer: NodeJS.Timeout | undefined
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new TimeoutError(`\`${tool} ${args[0] ?? ''}\` did not finish within ${opts.timeout}s`)),
-      opts.timeout * 1000
-    )
-  })
-  try {
-    const call = exec.getExecOutput(tool, [...args], {
-      ignoreReturnCode: true,
-      silent: opts.silent ?? true,
-      input: opts.input
-    })
-    return await Promise.race([call, limit])
-  } finally {
-    clearTimeout(timer)
-  }
+  const call = exec.getExecOutput(tool, [...args], { ignoreReturnCode: true, silent: opts.silent ?? true, input: opts.input })
+  return withTimeout(call, opts.timeout, `\`${tool} ${args[0] ?? ''}\` did not finish within ${opts.timeout}s`)
 }

@@ -32,6 +32,9 @@ done
 
 export type PrivilegeMode = 'least' | 'privileged'
 
+/** How a mode reads in logs and messages. */
+const asFlag = (mode: PrivilegeMode | undefined): string => (mode === 'privileged' ? '--privileged' : '--cap-add SYS_ADMIN')
+
 export class HelperRegistrar extends Registrar {
   /** which privilege worked; post uses the same */
   mode?: PrivilegeMode
@@ -55,8 +58,7 @@ export class HelperRegistrar extends Registrar {
   }
 
   get method(): string {
-    const how = this.mode === 'privileged' ? '--privileged' : '--cap-add SYS_ADMIN'
-    return `helper container (${how})`
+    return `helper container (${asFlag(this.mode)})`
   }
 
   interpreterDir(key: string, _hostDir?: string): string {
@@ -81,10 +83,10 @@ export class HelperRegistrar extends Registrar {
       const outcome = await this.runHelper(mode, info.securityOptions, changes, mounts)
       if (outcome.refused === undefined) {
         this.mode = mode
-        core.info(`registered through a helper container with ${mode === 'least' ? '--cap-add SYS_ADMIN' : '--privileged'}`)
+        core.info(`registered through a helper container with ${asFlag(mode)}`)
         return outcome.results
       }
-      refusals.push(`${mode === 'least' ? '--cap-add SYS_ADMIN' : '--privileged'}: ${outcome.refused}`)
+      refusals.push(`${asFlag(mode)}: ${outcome.refused}`)
       if (modes.length > 1 && mode === 'least') core.info(`least privilege was refused (${outcome.refused}); trying --privileged`)
     }
     throw new Error(
@@ -116,7 +118,7 @@ export class HelperRegistrar extends Registrar {
     const lines = r.stdout.split('\n').filter(l => l.trim() !== '')
     const mountFail = lines.find(l => l.startsWith('mountfail'))
     if (mountFail) return { refused: `mounting binfmt_misc failed: ${mountFail.slice(10)}`, results: [] }
-    if (r.exitCode === 127 || /executable file not found|no such file or directory/i.test(r.stderr)) {
+    if (r.exitCode === 127 || /"sh".*(executable file not found|no such file or directory)/i.test(r.stderr)) {
       throw new Error(
         `the helper image ${this.image} has no POSIX shell (sh) to run the registration: ` +
           `use an image with sh and mount, such as busybox (${oneLine(r.stderr)})`

@@ -1,0 +1,14 @@
+/** A time limit on anything awaited: an engine call or a download must not hang the job. */
+export class TimeoutError extends Error {}
+
+export async function withTimeout<T>(work: Promise<T>, seconds: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeoutError(message)), seconds * 1000)
+  })
+  try {
+    return await Promise.race([work, limit])
+  } finally {
+    clearTimeout(timer)
+  }
+}
