@@ -36,13 +36,22 @@ install_packages() {
   apt_update
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$E2E/apt-install.log" 2>&1
+    for attempt in 1 2 3; do
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$E2E/apt-install.log" 2>&1 && break
+      [ $attempt = 3 ] && { log "apt-get install failed:"; tail -20 "$E2E/apt-install.log" >&2; exit 1; }
+      sleep $((attempt * 15)); apt_update
+    done
   fi
   mkdir -p "$E2E/debs" "$E2E/foreign"
   for a in "${FOREIGN[@]}"; do
     [ -x "$E2E/foreign/$a/bin/busybox" ] && continue
     log "fetching busybox-static:$a"
-    (cd "$E2E/debs" && apt-get download "busybox-static:$a" >/dev/null)
+    # an index that failed mid-sync leaves the package unknown for a while: update again and retry
+    for attempt in 1 2 3 4; do
+      (cd "$E2E/debs" && apt-get download "busybox-static:$a" >/dev/null 2>&1) && break
+      [ $attempt = 4 ] && { log "could not fetch busybox-static:$a"; exit 1; }
+      sleep $((attempt * 15)); apt_update
+    done
     mkdir -p "$E2E/foreign/$a"
     dpkg-deb -x "$E2E/debs"/busybox-static_*_"$a".deb "$E2E/foreign/$a"
   done
