@@ -147,7 +147,7 @@ export async function run(early?: EarlyProbes): Promise<void> {
       if (outputs.failed) core.info(`failed=${outputs.failed}`)
       reportFailures(verdicts)
       if (process.env.GITHUB_STEP_SUMMARY) {
-        await writeSummary(verdicts, finalDecisions, outputs, emulators, writes.length ? registrar.method : undefined)
+        await writeSummary(verdicts, finalDecisions, host.native, outputs, emulators, writes.length ? registrar.method : undefined)
       }
     })
 

@@ -47,40 +47,45 @@ export function reportFailures(verdicts: readonly Verdict[]): void {
   }
 }
 
+const DID: Record<Decision['action'], string> = {
+  native: 'nothing (native)',
+  keep: 'kept',
+  add: 'registered',
+  replace: 'replaced',
+  unavailable: 'nothing'
+}
+
 export async function writeSummary(
   verdicts: readonly Verdict[],
   decisions: readonly Decision[],
+  native: readonly Platform[],
   outputs: Outputs,
   emulators: Emulators | undefined,
   method: string | undefined
 ): Promise<void> {
-  const rows = verdicts.map(v => {
-    const d = decisions.find(x => x.platform === v.platform)
-    return [
-      v.platform.platforms.join(', '),
-      v.native ? 'native' : 'emulated',
-      d ? d.reason : '',
-      v.how,
-      v.ok ? '✅ works' : `❌ ${v.reason ?? 'failed'}`
-    ]
-  })
-  const s = core.summary
+  const row = (platform: Platform, kind: string, did: string, why: string, how: string, result: string): string[] =>
+    [platform.platforms.join(', '), kind, did, why, how, result]
+  // native platforms nobody asked for are usable too: they are in the platforms output
+  const unasked = native.filter(p => !verdicts.some(v => v.platform === p))
+  const rows = [
+    ...unasked.map(p => row(p, 'native', DID.native, 'the host runs it', 'native probe', '✅ works')),
+    ...verdicts.map(v => {
+      const d = decisions.find(x => x.platform === v.platform)
+      return row(v.platform, v.native ? 'native' : 'emulated', d ? DID[d.action] : '', d?.reason ?? '', v.how, v.ok ? '✅ works' : `❌ ${v.reason ?? 'failed'}`)
+    })
+  ]
+  const header = ['Platform', 'Kind', 'Done', 'Why', 'Verified by', 'Result'].map(data => ({ data, header: true }))
+  const code = (text: string): string => `<code>${text || '(none)'}</code>`
+  await core.summary
     .addHeading('QEMU emulation', 3)
-    .addTable([
+    .addTable([header, ...rows])
+    .addList(
       [
-        { data: 'Platform', header: true },
-        { data: 'Kind', header: true },
-        { data: 'Action', header: true },
-        { data: 'Verified by', header: true },
-        { data: 'Result', header: true }
-      ],
-      ...rows
-    ])
-  const facts = [
-    emulators ? `Emulators: ${emulators.from} (${emulators.origin}${emulators.version ? `, QEMU ${emulators.version}` : ''})` : '',
-    method ? `Registered through: ${method}` : '',
-    `platforms output: \`${outputs.platforms || '(none)'}\``
-  ].filter(Boolean)
-  s.addList(facts)
-  await s.write()
+        emulators ? `Emulators: ${code(emulators.from)} (${emulators.origin}${emulators.version ? `, QEMU ${emulators.version}` : ''})` : '',
+        method ? `Registered through: ${method}` : '',
+        `platforms: ${code(outputs.platforms)}`,
+        outputs.failed ? `failed: ${code(outputs.failed)}` : ''
+      ].filter(Boolean)
+    )
+    .write()
 }
