@@ -106,6 +106,24 @@ check "arm64 is still set up and reported" eq "$(out slim emulated)" "linux/arm6
 check "failed names s390x" eq "$(out slim failed)" "linux/s390x"
 check "arm64 runs in a container" container_runs arm64
 
+section "issue 2: as an unprivileged user in the docker group, with sudo, like GitHub's runner user"
+clear_qemu; umount "$BM"
+act_as qemu-e2e user platforms=arm64,s390x "${IMG[@]}"
+check "main exits 0" rc_is 0
+check "it mounted binfmt_misc with sudo" logged user "mounted binfmt_misc (sudo -n mount -t binfmt_misc"
+check "output emulated" eq "$(out user emulated)" "linux/arm64,linux/s390x"
+check "arm64 runs on the host" host_runs arm64
+check "s390x runs in a container" container_runs s390x
+clear_qemu; umount "$BM"
+act_as qemu-e2e-nosudo nosudo platforms=arm64 "${IMG[@]}"
+check "without sudo on a host where binfmt_misc is not mounted: fails" rc_is 1
+check "saying how to mount it" logged nosudo "Run \`sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc\` before this step"
+check "nothing was registered" not mounted
+mount -t binfmt_misc binfmt_misc "$BM"
+act_as qemu-e2e-nosudo nosudo2 platforms=arm64 "${IMG[@]}"
+check "without sudo on a host where it is mounted: works" rc_is 0
+check "arm64 runs in a container" container_runs arm64
+
 section "issue 2/4: bad inputs fail before anything changes"
 clear_qemu
 before=$(snapshot)
@@ -165,6 +183,11 @@ check "it passes" rc_is 0
 check "it keeps the entry, saying so" logged healthy "linux/arm64: keep (kept the healthy entry there (/usr/bin/qemu-aarch64-static))"
 check "it ran the probe chrooted into an empty directory" logged healthy "host probe + probe chrooted into an empty directory"
 check "the entry is untouched" eq "$(snapshot)" "$healthy"
+act_as qemu-e2e healthy-sudo platforms=arm64 "${IMG[@]}"
+check "as a user with sudo, the empty-root check runs through sudo" logged healthy-sudo "host probe + probe chrooted into an empty directory"
+act_as qemu-e2e-nosudo healthy-nosudo platforms=arm64 "${IMG[@]}"
+check "as a user without sudo it passes" rc_is 0
+check "and says the F flag was all it could check" logged healthy-nosudo "F flag set (no chroot here to run it in an empty root)"
 check "arm64 runs in a container" container_runs arm64
 
 section "issue 4: reset removes other qemu-* entries; cleanup restores them"

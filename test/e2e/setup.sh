@@ -29,6 +29,7 @@ install_packages() {
   [ -x /bin/busybox ] || need+=(busybox-static)
   command -v curl >/dev/null || need+=(curl)
   command -v unshare >/dev/null || need+=(util-linux)
+  command -v sudo >/dev/null || need+=(sudo)
   local have_foreign=1
   for a in "${FOREIGN[@]}"; do [ -x "$E2E/foreign/$a/bin/busybox" ] || have_foreign=0; done
   if [ ${#need[@]} -eq 0 ] && [ $have_foreign = 1 ]; then return 0; fi
@@ -55,6 +56,15 @@ install_packages() {
     mkdir -p "$E2E/foreign/$a"
     dpkg-deb -x "$E2E/debs"/busybox-static_*_"$a".deb "$E2E/foreign/$a"
   done
+}
+
+# Users like GitHub's runner: in the docker group, one with sudo without a password, one without
+runner_users() {
+  getent group docker >/dev/null || groupadd --system docker
+  id qemu-e2e >/dev/null 2>&1 || useradd --create-home --groups docker qemu-e2e
+  id qemu-e2e-nosudo >/dev/null 2>&1 || useradd --create-home --groups docker qemu-e2e-nosudo
+  echo 'qemu-e2e ALL=(ALL) NOPASSWD:ALL' >/etc/sudoers.d/qemu-e2e
+  chmod 0440 /etc/sudoers.d/qemu-e2e
 }
 
 start_dockerd() {
@@ -156,6 +166,7 @@ start_http() {
 }
 
 install_packages
+runner_users
 start_dockerd
 start_registry
 build_images
