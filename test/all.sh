@@ -6,7 +6,9 @@
 # stops what it started. Ends with one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export E2E=${E2E:-$(mktemp -d /tmp/setup-qemu-e2e.XXXXXX)}
+own_e2e=0
+[ -n "${E2E:-}" ] || { E2E=$(mktemp -d /tmp/setup-qemu-e2e.XXXXXX); own_e2e=1; }
+export E2E
 results=$E2E/results
 mkdir -p "$results"
 passed=0 failed=0 broken=()
@@ -65,4 +67,6 @@ fi
 
 for b in "${broken[@]}"; do echo "broken: $b"; done
 printf '\n%d passed, %d failed\n' "$passed" "$failed"
+# keep what a failed run left for a look; a passing one leaves nothing behind
+[ "$failed" = 0 ] && [ $own_e2e = 1 ] && rm -rf "$E2E"
 [ "$failed" = 0 ]

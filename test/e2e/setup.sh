@@ -11,6 +11,7 @@ HTTP_PORT=${HTTP_PORT:-8089}
 HANG_PORT=${HANG_PORT:-8090}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$E2E"
+chmod 755 "$E2E" # the unprivileged test users write their runs below it
 log() { printf '[setup] %s\n' "$*" >&2; }
 
 FOREIGN=(arm64 armhf s390x ppc64el mips64el)
