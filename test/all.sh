@@ -26,7 +26,12 @@ must() { # NAME COMMAND...: a check that counts as one test
   if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); broken+=("$name"); fi
 }
 
-teardown() { bash test/e2e/teardown.sh; }
+all_passed=0
+teardown() {
+  bash test/e2e/teardown.sh
+  # keep what a failed run left for a look; a passing one leaves nothing behind
+  if [ $all_passed = 1 ] && [ $own_e2e = 1 ]; then rm -rf "$E2E"; fi
+}
 trap teardown EXIT
 
 step "npm ci"
@@ -67,6 +72,5 @@ fi
 
 for b in "${broken[@]}"; do echo "broken: $b"; done
 printf '\n%d passed, %d failed\n' "$passed" "$failed"
-# keep what a failed run left for a look; a passing one leaves nothing behind
-[ "$failed" = 0 ] && [ $own_e2e = 1 ] && rm -rf "$E2E"
+[ "$failed" = 0 ] && all_passed=1
 [ "$failed" = 0 ]
