@@ -39,7 +39,7 @@ install_packages() {
   if [ ${#need[@]} -gt 0 ]; then
     log "installing ${need[*]}"
     for attempt in 1 2 3; do
-      DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${need[@]}" >"$E2E/apt-install.log" 2>&1 && break
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >"$E2E/apt-install.log" 2>&1 && break
       [ $attempt = 3 ] && { log "apt-get install failed:"; tail -20 "$E2E/apt-install.log" >&2; exit 1; }
       sleep $((attempt * 15)); apt_update
     done
