@@ -134,7 +134,8 @@ export async function run(early?: EarlyProbes): Promise<void> {
 
     const verdicts = await core.group('Verify', async () => {
       // with nothing written, the probes just run are still the truth: no need to run them again
-      const v = await verify(finalDecisions, host.probes, workDir, writeErrorsByArch(writes), writes.length ? undefined : host.before)
+      const unchanged = writes.length ? undefined : { results: host.before, entries: host.entries }
+      const v = await verify(finalDecisions, host.probes, workDir, writeErrorsByArch(writes), unchanged)
       for (const x of v) core.info(`${x.platform.platforms[0]}: ${x.ok ? 'ok' : 'FAILED'} (${x.ok ? x.how : x.reason})`)
       return v
     })

@@ -4,13 +4,14 @@
  * which is what containers and BuildKit's chrooted probes need. Where the path can be seen, the probe is
  * run again chrooted into an empty directory, as BuildKit does.
  */
+import * as io from '@actions/io'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { readEntries } from '../binfmt/host.js'
 import type { Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../host/inspect.js'
 import { entryName, type Platform } from '../platforms.js'
-import { runProbe, type ProbeResult } from '../probe/run.js'
+import { runProbe, runProbes, type ProbeResult } from '../probe/run.js'
 import type { Decision } from '../register/plan.js'
 
 export interface Verdict {
@@ -40,7 +41,10 @@ async function chrootedProbe(probe: string, workDir: string): Promise<ProbeResul
     await fs.copyFile(probe, path.join(dir, 'probe'))
     await fs.chmod(path.join(dir, 'probe'), 0o755)
     const asRoot = process.getuid?.() === 0
-    return await runProbe(asRoot ? 'chroot' : 'sudo', asRoot ? [dir, '/probe'] : ['-n', 'chroot', dir, '/probe'])
+    const tool = asRoot ? 'chroot' : 'sudo'
+    // a missing tool would read as a missing interpreter: say plainly that the probe could not run
+    if (!(await io.which(tool, false))) return { ok: false, error: 'exec failed', detail: `no ${tool} here` }
+    return await runProbe(tool, asRoot ? [dir, '/probe'] : ['-n', 'chroot', dir, '/probe'])
   } finally {
     await fs.rm(dir, { recursive: true, force: true })
   }
@@ -68,16 +72,9 @@ export function explain(result: ProbeResult, handler: Entry | undefined, own: En
   }
 }
 
-async function verifyOne(
-  p: Platform,
-  probe: string,
-  entries: ReadonlyMap<string, Entry>,
-  workDir: string,
-  known?: ProbeResult
-): Promise<Verdict> {
+async function verifyOne(p: Platform, probe: string, onHost: ProbeResult, entries: ReadonlyMap<string, Entry>, workDir: string): Promise<Verdict> {
   const own = entries.get(entryName(p))
   const handler = own?.enabled ? own : handlersOf(p, entries)[0]
-  const onHost = known ?? (await runProbe(probe))
   if (!onHost.ok) return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler, own) }
   if (!handler) return { platform: p, native: true, ok: true, how: 'probe on the host, no handler: native' }
   if (!handler.flags.includes('F')) {
@@ -101,6 +98,12 @@ async function verifyOne(
   return { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler, own) }
 }
 
+/** What the host was seen to be since the last change: nothing need be read or run again. */
+export interface Unchanged {
+  results: ReadonlyMap<string, ProbeResult>
+  entries: ReadonlyMap<string, Entry>
+}
+
 /** Verdicts for every decision; platforms the source lacks fail without a probe. */
 export async function verify(
   decisions: readonly Decision[],
@@ -108,15 +111,18 @@ export async function verify(
   workDir: string,
   /** registration errors by arch: a failed write explains a failed probe better than the probe does */
   writeErrors: ReadonlyMap<string, string> = new Map(),
-  /** results of probes run since the last change, which need not run again */
-  known?: ReadonlyMap<string, ProbeResult>
+  unchanged?: Unchanged
 ): Promise<Verdict[]> {
-  const entries = await readEntries()
+  const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform.arch)
+  const [entries, results] = unchanged
+    ? [unchanged.entries, unchanged.results]
+    : await Promise.all([readEntries(), runProbes(new Map(probed.map(arch => [arch, probes.get(arch) ?? ''])))])
   return Promise.all(
     decisions.map(async (d): Promise<Verdict> => {
       if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
       if (d.action === 'unavailable') return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
-      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', entries, workDir, known?.get(d.platform.arch))
+      const onHost = results.get(d.platform.arch) ?? { ok: false, error: 'exec failed', detail: 'the probe did not run' }
+      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', onHost, entries, workDir)
       const writeError = writeErrors.get(d.platform.arch)
       return !v.ok && writeError ? { ...v, reason: `registration failed: ${writeError}` } : v
     })
