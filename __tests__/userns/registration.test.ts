@@ -67,7 +67,8 @@ beforeAll(async () => {
 afterEach(clear)
 
 async function setUp(requested: Platform[], reset = false) {
-  const host = await inspectHost(path.join(work, 'probes'), 'all')
+  // each run of the action has probes of its own (its RUNNER_TEMP and pid)
+  const host = await inspectHost(fs.mkdtempSync(path.join(work, 'probes-')), 'all')
   const decisions = decide({ requested, native: host.native, entries: host.entries, before: host.before, reset, interpreter })
   const changes = changesFor(decisions, host.entries, reset, interpreter)
   const results = await registrar.apply(changes, host.native)

@@ -30,7 +30,9 @@ export function writeProbes(dir: string, platforms: readonly Platform[]): Map<st
   return new Map(
     platforms.map(p => {
       const file = path.join(dir, `probe-${p.arch}`)
-      fs.writeFileSync(file, buildProbe(p), { mode: 0o755 })
+      // written aside and renamed over: a probe of the same name may be running (ETXTBSY)
+      fs.writeFileSync(`${file}.new`, buildProbe(p), { mode: 0o755 })
+      fs.renameSync(`${file}.new`, file)
       return [p.arch, file]
     })
   )
