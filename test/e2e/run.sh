@@ -199,6 +199,10 @@ check "reset run exits 0" rc_is 0
 check "only the requested entry is left" eq "$(entries)" "qemu-aarch64 "
 act reset --post-only
 check "post put every removed entry back" eq "$(snapshot)" "$stale"
+act post-warns platforms=arm64 cleanup=true "${IMG[@]}" --no-post
+DOCKER_HOST=unix:///nonexistent/docker.sock act post-warns --post-only
+check "a post step that cannot reach the engine does not fail the job" eq "$(cat "$RUNS/post-warns/post.rc")" 0
+check "it warns instead" post_logged post-warns "::warning::cleanup did not finish: the Docker daemon is not reachable"
 act reset-native platforms=amd64 reset=true "${IMG[@]}"
 check "reset with nothing to register still removes the qemu-* entries" eq "$(entries)" ""
 clear_qemu
