@@ -27,16 +27,11 @@ export interface EarlyProbes {
 /** Starts the host probes for the platforms input, if it parses; main validates it again and reports. */
 export function startProbes(env: NodeJS.ProcessEnv = process.env): EarlyProbes | undefined {
   if (isPostStep(env)) return undefined
-  let requested: 'all' | Platform[]
   try {
-    requested = parsePlatforms((env[`INPUT_${Input.Platforms.toUpperCase()}`] ?? '').trim() || 'all')
-  } catch {
-    return undefined
-  }
-  try {
+    const requested = parsePlatforms((env[`INPUT_${Input.Platforms.toUpperCase()}`] ?? '').trim() || 'all')
     return { requested, probing: probeHost(path.join(workDir(env), 'probes'), requested).catch(() => undefined) }
   } catch {
-    return undefined // main runs them itself, and says what went wrong
+    return undefined // a bad input or an unwritable directory: main runs into it itself and says what went wrong
   }
 }
 

@@ -116,14 +116,13 @@ export class HelperRegistrar extends Registrar {
 
     const r = await this.docker.call(args)
     const lines = r.stdout.split('\n').filter(l => l.trim() !== '')
-    const mountFail = lines.find(l => l.startsWith('mountfail'))
-    if (mountFail && /not found/i.test(mountFail)) {
+    const mountFail = lines.find(l => l.startsWith('mountfail '))?.slice('mountfail '.length)
+    if (mountFail !== undefined && /not found/i.test(mountFail)) {
       throw new Error(
-        `the helper image ${this.image} cannot mount binfmt_misc (${mountFail.slice(10)}): ` +
-          'use an image with sh and mount, such as busybox'
+        `the helper image ${this.image} cannot mount binfmt_misc (${mountFail}): use an image with sh and mount, such as busybox`
       )
     }
-    if (mountFail) return { refused: `mounting binfmt_misc failed: ${mountFail.slice(10)}`, results: [] }
+    if (mountFail !== undefined) return { refused: `mounting binfmt_misc failed: ${mountFail}`, results: [] }
     if (r.exitCode === 127 || /"sh".*(executable file not found|no such file or directory)/i.test(r.stderr)) {
       throw new Error(
         `the helper image ${this.image} has no POSIX shell (sh) to run the registration: ` +
