@@ -1,4 +1,5 @@
 /** Names of inputs, outputs and state, in one place (action.yml must agree). */
+import { randomBytes } from 'node:crypto'
 
 export const Input = {
   Platforms: 'platforms',
@@ -11,7 +12,8 @@ export const Input = {
   Source: 'source',
   DownloadUrl: 'download-url',
   DownloadSha256: 'download-sha256',
-  Timeout: 'timeout'
+  Timeout: 'timeout',
+  Summary: 'summary'
 } as const
 
 export const Output = {
@@ -36,3 +38,9 @@ export const DEFAULT_HELPER_IMAGE =
 export const INTERPRETER_DIR = '/run/setup-qemu'
 
 export const TOOL_CACHE_NAME = 'setup-qemu'
+
+/** Labels every container this action creates, with the run that created it, so none is left unfound. */
+export const CONTAINER_LABEL = 'io.github.setup-qemu.run'
+
+/** This run, as container names and labels show it. */
+export const RUN_ID = `${process.pid}-${randomBytes(3).toString('hex')}`

@@ -4,36 +4,40 @@
  * this module, imported first by the entry point, starts them as it is evaluated, and they run on
  * another core meanwhile. Only toolkit-free modules come in here, so it is evaluated before the toolkit.
  */
-import * as os from 'node:os'
 import * as path from 'node:path'
+import { fingerprint, readEntriesSync } from './binfmt/table.js'
 import { Input, State } from './constants.js'
 import { parsePlatforms } from './inputs/validate.js'
 import type { Platform } from './platforms.js'
 import { probeHost, type HostProbes } from './probe/run.js'
-
-/** This run's scratch directory; removed when main ends. */
-export const workDir = (env: NodeJS.ProcessEnv = process.env): string =>
-  path.join(env.RUNNER_TEMP || os.tmpdir(), `setup-qemu-${process.pid}`)
+import { makeScratchDir } from './scratch.js'
 
 /** The runner hands state back as STATE_<name>: set by main, so this is the post step. */
 export const isPostStep = (env: NodeJS.ProcessEnv = process.env): boolean => env[`STATE_${State.IsPost}`] === 'true'
 
-export interface EarlyProbes {
+export interface ProbesInFlight {
   requested: 'all' | Platform[]
+  scratchDir: string
   /** undefined when they could not run; main then runs them itself and reports why */
-  probing: Promise<HostProbes | undefined>
+  probing: Promise<(HostProbes & { seen: string }) | undefined>
 }
 
 /** Starts the host probes for the platforms input, if it parses; main validates it again and reports. */
-export function startProbes(env: NodeJS.ProcessEnv = process.env): EarlyProbes | undefined {
+export function startHostProbes(env: NodeJS.ProcessEnv = process.env): ProbesInFlight | undefined {
   if (isPostStep(env)) return undefined
   try {
     const requested = parsePlatforms((env[`INPUT_${Input.Platforms.toUpperCase()}`] ?? '').trim() || 'all')
-    return { requested, probing: probeHost(path.join(workDir(env), 'probes'), requested).catch(() => undefined) }
+    const scratchDir = makeScratchDir(env)
+    // the probes are read against the entries there while they ran: take those first
+    const seen = fingerprint(readEntriesSync())
+    const probing = probeHost(path.join(scratchDir, 'probes'), requested)
+      .then(r => ({ ...r, seen }))
+      .catch(() => undefined)
+    return { requested, scratchDir, probing }
   } catch {
     return undefined // a bad input or an unwritable directory: main runs into it itself and says what went wrong
   }
 }
 
 /** Started as this module is evaluated (see above). */
-export const early = startProbes()
+export const probesInFlight = startHostProbes()

@@ -2,12 +2,27 @@
  * Entry point for both steps: main the first time, post when main has marked the state.
  * early.ts comes first: importing it starts the host probes before the toolkit is evaluated.
  */
-import { early, isPostStep } from './early.js'
+import { isPostStep, probesInFlight } from './early.js'
 import * as core from '@actions/core'
+import { removeOwnContainers } from './engine/leftovers.js'
+import { killAll } from './engine/run.js'
+import { printable } from './log.js'
 import { run } from './main.js'
 import { post } from './post/cleanup.js'
 
-void (isPostStep() ? post() : run(early))
-  .catch((err: Error) => core.setFailed(err.message))
-  // exit explicitly: a download or engine call given up on after its time limit must not hold the step open
-  .finally(() => process.exit())
+// a cancelled job: end every command and container this step started rather than leave them running
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    killAll()
+    removeOwnContainers()
+    process.exit(1)
+  })
+}
+
+void (isPostStep() ? post() : run(probesInFlight))
+  .catch((err: Error) => core.setFailed(printable(err.message)))
+  // every command past its limit was killed; exit without waiting for anything else
+  .finally(() => {
+    killAll()
+    process.exit()
+  })

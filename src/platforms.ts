@@ -149,15 +149,15 @@ export const PLATFORMS: readonly Platform[] = [
 
 /** Every word `platforms:` accepts, mapped to its table entry. */
 const BY_WORD: ReadonlyMap<string, Platform> = new Map(
-  PLATFORMS.flatMap(p =>
-    [p.arch, `linux/${p.arch}`, p.cpu, ...p.platforms, ...p.aliases].map(w => [w, p] as const)
-  )
+  PLATFORMS.flatMap(p => [p.arch, `linux/${p.arch}`, p.cpu, ...p.platforms, ...p.aliases].map(w => [w, p] as const))
 )
 
 export const ACCEPTED_WORDS: readonly string[] = ['all', ...BY_WORD.keys()]
 
+/** A platform by any word for it; a variant (`linux/arm/v5`, `linux/amd64/v3`, `arm64/v8`) is its platform. */
 export function byWord(word: string): Platform | undefined {
-  return BY_WORD.get(word.toLowerCase())
+  const w = word.toLowerCase()
+  return BY_WORD.get(w) ?? BY_WORD.get(w.replace(/\/v[0-9]+$/, ''))
 }
 
 export function byArch(arch: string): Platform {
@@ -175,8 +175,15 @@ export const emulatorName = (p: Platform): string => `qemu-${p.cpu}`
 /** Node's `process.arch` to the table (for the host's own platform). */
 export function fromNodeArch(nodeArch: string): Platform | undefined {
   const map: Record<string, string> = {
-    x64: 'amd64', ia32: '386', arm64: 'arm64', arm: 'arm', riscv64: 'riscv64',
-    ppc64: 'ppc64le', s390x: 's390x', mips64el: 'mips64le', loong64: 'loong64'
+    x64: 'amd64',
+    ia32: '386',
+    arm64: 'arm64',
+    arm: 'arm',
+    riscv64: 'riscv64',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    mips64el: 'mips64le',
+    loong64: 'loong64'
   }
   return map[nodeArch] ? byArch(map[nodeArch]) : undefined
 }

@@ -2,20 +2,21 @@
  * Source `download`: a release tarball of static emulators, fetched through the tool cache and checked
  * against a pinned SHA-256 before anything is extracted, cached or run.
  */
-import * as core from '@actions/core'
 import * as tc from '@actions/tool-cache'
-import { createHash } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { run } from '../engine/run.js'
 import { withTimeout } from '../engine/timeout.js'
 import { InputError } from '../inputs/validate.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
-import { findCached, storeInCache } from './cache.js'
-import { emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers } from './emulators.js'
+import { findCached, storeInCache, useCached } from './cache.js'
+import { hostPlatform } from './elf.js'
+import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers } from './emulators.js'
+import { sha256File } from './hash.js'
+import { maskUrlSecrets, redactUrl } from './redact.js'
 import { DEFAULT_URL, DEFAULT_VERSION, expandUrl, knownChecksum, tarballArch } from './releases.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+import * as log from '../log.js'
 
 export interface DownloadTarget {
   url: string
@@ -46,11 +47,7 @@ export function resolveDownload(urlInput: string, sha256Input: string, nodeArch:
   return { url, sha256: known }
 }
 
-export async function sha256File(file: string): Promise<string> {
-  const hash = createHash('sha256')
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer)
-  return hash.digest('hex')
-}
+export { sha256File }
 
 export function checkChecksum(actual: string, expected: string, url: string): void {
   if (actual.toLowerCase() !== expected.toLowerCase()) {
@@ -62,6 +59,7 @@ export function checkChecksum(actual: string, expected: string, url: string): vo
 }
 
 export class DownloadSource implements EmulatorSource {
+  /** the URL as it may be stored or shown; target.url (credentials and all) is only downloaded from */
   readonly from: string
 
   constructor(
@@ -70,7 +68,8 @@ export class DownloadSource implements EmulatorSource {
     private readonly workDir: string,
     private readonly timeout: number
   ) {
-    this.from = target.url
+    this.from = redactUrl(target.url)
+    maskUrlSecrets(target.url)
   }
 
   async cached(): Promise<CachedEmulators | undefined> {
@@ -78,48 +77,55 @@ export class DownloadSource implements EmulatorSource {
   }
 
   async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
+    const host = hostPlatform()
     const cached = await this.cached()
-    if (cached && (cached.complete || (wanted !== 'all' && wanted.every(p => cached.has.has(p.arch))))) {
-      return cached
-    }
+    const snapshot = cached && (await useCached(cached, wanted, this.workDir, host))
+    if (snapshot) return snapshot
 
     const file = await this.download()
-    checkChecksum(await sha256File(file), this.target.sha256, this.target.url)
-    core.info(`sha256 ${this.target.sha256} matches`)
+    checkChecksum(await sha256File(file), this.target.sha256, this.from)
+    log.info(`sha256 ${this.target.sha256} matches`)
 
     // extract only what is asked for (and what the cache already had, so the cache only grows)
     const listing = await run('tar', ['-tzf', file], { timeout: 120 })
-    if (listing.exitCode !== 0) throw new Error(`${this.target.url} is not a .tar.gz: ${listing.stderr.trim()}`)
+    if (listing.exitCode !== 0) throw new Error(`${this.from} is not a .tar.gz: ${listing.stderr.trim()}`)
     const keep = wanted === 'all' ? 'all' : PLATFORMS.filter(p => wanted.includes(p) || cached?.has.has(p.arch))
     const members = selectMembers(listing.stdout.split('\n'), keep)
-    if (members.length === 0) throw new Error(`${this.target.url} holds no qemu-<cpu> emulator that was asked for`)
+    if (members.length === 0) throw new Error(`${this.from} holds no qemu-<cpu> emulator that was asked for`)
     // not tc.extractTar: it puts `-C dir` after the flags, and GNU tar applies -C only to the member
     // names that follow it, so naming members there would extract them into the working directory
     const dir = await fs.mkdtemp(path.join(this.workDir, 'download-'))
     const extracted = await run('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 })
-    if (extracted.exitCode !== 0) throw new Error(`could not extract ${this.target.url}: ${extracted.stderr.trim()}`)
+    if (extracted.exitCode !== 0) throw new Error(`could not extract ${this.from}: ${extracted.stderr.trim()}`)
     await fs.rm(file, { force: true })
     await keepOnlyEmulators(dir, 'all')
+    await dropForeign(dir, host)
     const has = await emulatorsIn(dir)
+    if (has.size === 0) throw new Error(`${this.from} holds no qemu-<cpu> emulator that runs on this ${host.cpu} host`)
     const e: Emulators = {
-      dir, has, key: this.target.sha256, version: await qemuVersion(dir, has), origin: 'download', from: this.target.url
+      dir,
+      has,
+      key: this.target.sha256,
+      version: await qemuVersion(dir, has),
+      origin: 'download',
+      from: this.from
     }
     return this.useCache ? storeInCache(e, wanted === 'all') : e
   }
 
   private async download(): Promise<string> {
-    core.info(`downloading ${this.target.url}`)
+    log.info(`downloading ${this.from}`)
     try {
       return await withTimeout(
         tc.downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)),
         this.timeout,
-        `downloading ${this.target.url} did not finish within ${this.timeout}s. ` +
+        `downloading ${this.from} did not finish within ${this.timeout}s. ` +
           'Check that the runner can reach it, raise `timeout`, or use a mirror in download-url.'
       )
     } catch (err) {
       const status = (err as { httpStatusCode?: number }).httpStatusCode
       if (status) {
-        throw new Error(`downloading ${this.target.url} failed with HTTP ${status}. Check download-url (or its mirror).`)
+        throw new Error(`downloading ${this.from} failed with HTTP ${status}. Check download-url (or its mirror).`)
       }
       throw err
     }

@@ -6,6 +6,8 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { run } from '../engine/run.js'
 import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
+import { fileProblem } from './elf.js'
+import * as log from '../log.js'
 
 /** The platform a file in an image or archive is the emulator for: `qemu-<cpu>`, `-static` allowed. */
 export function emulatorFor(name: string): Platform | undefined {
@@ -15,12 +17,31 @@ export function emulatorFor(name: string): Platform | undefined {
 
 const isWanted = (p: Platform, wanted: 'all' | readonly Platform[]): boolean => wanted === 'all' || wanted.includes(p)
 
-/** The archive members to extract: flat emulator entries for the wanted platforms, nothing else. */
-export function selectMembers(names: readonly string[], wanted: 'all' | readonly Platform[]): string[] {
-  return names.filter(n => {
+/**
+ * Which of several names for one platform's emulator wins, so the same archive or image always gives
+ * the same file: `qemu-<cpu>` before `qemu-<cpu>-static`, and a plain name before its `./` form.
+ */
+const rank = (name: string): number => (name.endsWith('-static') ? 2 : 0) + (name.startsWith('./') ? 1 : 0)
+
+/** One name per platform, the best by rank (ties, i.e. the same name twice, by name). */
+function bestNames(names: readonly string[], wanted: 'all' | readonly Platform[]): Map<Platform, string> {
+  const best = new Map<Platform, string>()
+  for (const n of names) {
     const p = emulatorFor(n)
-    return p !== undefined && isWanted(p, wanted)
-  })
+    if (!p || !isWanted(p, wanted)) continue
+    const had = best.get(p)
+    if (had === undefined || rank(n) < rank(had) || (rank(n) === rank(had) && n < had)) best.set(p, n)
+  }
+  return best
+}
+
+/**
+ * The archive members to extract: flat emulator entries for the wanted platforms, nothing else, one
+ * per platform (tar fails on a member named twice, and two names for one file would race for it).
+ */
+export function selectMembers(names: readonly string[], wanted: 'all' | readonly Platform[]): string[] {
+  const chosen = new Set(bestNames(names, wanted).values())
+  return names.filter(n => chosen.delete(n))
 }
 
 /**
@@ -28,15 +49,36 @@ export function selectMembers(names: readonly string[], wanted: 'all' | readonly
  * links and everything else go, so nothing but an emulator is ever registered from here.
  */
 export async function keepOnlyEmulators(dir: string, wanted: 'all' | readonly Platform[]): Promise<void> {
-  for (const name of await fs.readdir(dir)) {
-    const file = path.join(dir, name)
-    const p = emulatorFor(name)
-    const st = await fs.lstat(file)
-    if (p && isWanted(p, wanted) && st.isFile()) {
-      if (name !== emulatorName(p)) await fs.rename(file, path.join(dir, emulatorName(p)))
-      await fs.chmod(path.join(dir, emulatorName(p)), 0o755)
-    } else {
-      await fs.rm(file, { recursive: true, force: true })
+  const names = await fs.readdir(dir)
+  const files: string[] = []
+  for (const name of names) {
+    if ((await fs.lstat(path.join(dir, name))).isFile()) files.push(name)
+  }
+  const keep = bestNames(files, wanted)
+  const kept = new Set(keep.values())
+  for (const name of names.filter(n => !kept.has(n))) await fs.rm(path.join(dir, name), { recursive: true, force: true })
+  for (const [p, name] of keep) {
+    if (name !== emulatorName(p)) await fs.rename(path.join(dir, name), path.join(dir, emulatorName(p)))
+    await fs.chmod(path.join(dir, emulatorName(p)), 0o755)
+  }
+}
+
+/**
+ * Drops every emulator in dir that is not an executable for host, with a warning naming the file and
+ * what it is: a foreign or broken file must never be cached or registered.
+ */
+export async function dropForeign(dir: string, host: Platform): Promise<void> {
+  for (const p of PLATFORMS) {
+    const file = path.join(dir, emulatorName(p))
+    let problem: string | undefined
+    try {
+      problem = await fileProblem(file, host)
+    } catch {
+      continue // not in this source
+    }
+    if (problem) {
+      log.warning(`${emulatorName(p)} is ${problem}: dropped`)
+      await fs.rm(file, { force: true })
     }
   }
 }

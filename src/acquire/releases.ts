@@ -22,7 +22,13 @@ export const RELEASES: readonly Release[] = [
 /** Node's arch in the release tarballs' naming. */
 export function tarballArch(nodeArch: string): string {
   const map: Record<string, string> = {
-    x64: 'amd64', arm64: 'arm64', arm: 'arm-v7', ppc64: 'ppc64le', s390x: 's390x', riscv64: 'riscv64', ia32: '386'
+    x64: 'amd64',
+    arm64: 'arm64',
+    arm: 'arm-v7',
+    ppc64: 'ppc64le',
+    s390x: 's390x',
+    riscv64: 'riscv64',
+    ia32: '386'
   }
   return map[nodeArch] ?? nodeArch
 }

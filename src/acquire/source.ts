@@ -5,9 +5,12 @@
 import type { Platform } from '../platforms.js'
 
 export interface Emulators {
-  /** directory holding `qemu-<cpu>` files */
+  /**
+   * directory holding `qemu-<cpu>` files: from acquire(), this run's own (registered from, bind-mounted
+   * into the helper); from cached(), the shared tool cache entry, for planning only
+   */
   dir: string
-  /** arch ids of the platforms there is an emulator for */
+  /** arch ids of the platforms there is an emulator for in dir (from a cache hit, only the wanted ones) */
   has: ReadonlySet<string>
   /** what the content is known by (image digest, tarball checksum): names the cache entry and the interpreter path */
   key: string
@@ -15,15 +18,21 @@ export interface Emulators {
   version?: string
   /** where they came from this time, for the log and summary */
   origin: 'tool cache' | 'image' | 'download'
-  /** the image reference or URL */
+  /** the image reference or URL, without credentials, query or fragment (it is logged and shown) */
   from: string
 }
 
 export interface EmulatorSource {
   readonly from: string
-  /** What the tool cache already holds for this source, without the network or the engine. */
+  /**
+   * What the tool cache already holds for this source, without the network or the engine. Cheap: it
+   * checks no file's content, so register only from what acquire() returns.
+   */
   cached(): Promise<CachedEmulators | undefined>
-  /** Gets at least the wanted emulators (every one the source has, for `all`). */
+  /**
+   * Gets at least the wanted emulators (every one the source has, for `all`) into this run's own
+   * directory, each checked to be an executable for this host.
+   */
   acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators>
 }
 

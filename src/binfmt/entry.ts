@@ -46,15 +46,26 @@ export function registrationLine(p: Platform, interpreter: string, flags = FLAGS
   return line
 }
 
-/** The line that would register an entry again as the kernel shows it now (for restoring it). */
-export function lineForEntry(e: Entry): string {
+/**
+ * The line that would register an entry again as the kernel shows it now (for restoring it), or
+ * undefined when the kernel could not take it back: a magic so long that its escaped line is too long.
+ */
+export function lineForEntry(e: Entry): string | undefined {
   const hexEscape = (hex: string): string => hex.replace(/(..)/g, '\\x$1')
+  // the kernel shows an extension with its dot and adds one when registering
   const type =
     e.extension !== undefined
-      ? `E::${e.extension}:`
+      ? `E::${e.extension.replace(/^\./, '')}:`
       : `M:${e.offset || ''}:${hexEscape(e.magic ?? '')}:${hexEscape(e.mask ?? '')}`
-  return `:${e.name}:${type}:${e.interpreter}:${e.flags}`
+  const line = `:${e.name}:${type}:${e.interpreter}:${e.flags}`
+  return line.length <= MAX_LINE ? line : undefined
 }
+
+/**
+ * Names this action will touch or print as they are. The kernel accepts almost anything (a carriage
+ * return, a colon); an entry with another name is never changed, and only shown escaped.
+ */
+export const isPlainName = (name: string): boolean => /^[A-Za-z0-9._+-]{1,64}$/.test(name)
 
 export function parseEntry(name: string, text: string): Entry {
   const e: Entry = { name, enabled: false, interpreter: '', flags: '', offset: 0 }
@@ -72,14 +83,26 @@ export function parseEntry(name: string, text: string): Entry {
   return e
 }
 
-/** Does this entry claim the given file header? (The kernel's own test: (header & mask) == magic.) */
+/**
+ * Does this entry claim a file that starts with these bytes? The kernel's own test, on the first
+ * bytes of the file as it reads them: (header XOR magic) AND mask is zero at every byte of the magic.
+ */
 export function entryMatches(e: Entry, header: Buffer): boolean {
+  return entryClaims(e, i => header[i] ?? 0)
+}
+
+/**
+ * Could this entry claim some file whose first bytes agree with `known` where it is defined? A byte
+ * that `known` leaves undefined counts as matching, so an entry whose magic reaches past what is
+ * known is taken to claim such files: the native-format guard errs on the side of refusing.
+ */
+export function entryClaims(e: Entry, known: (offset: number) => number | undefined): boolean {
   if (e.magic === undefined) return false
   const magic = Buffer.from(e.magic, 'hex')
   const mask = e.mask ? Buffer.from(e.mask, 'hex') : Buffer.alloc(magic.length, 0xff)
-  if (header.length < e.offset + magic.length) return false
   for (let i = 0; i < magic.length; i++) {
-    if ((header[e.offset + i] & mask[i]) !== (magic[i] & mask[i])) return false
+    const b = known(e.offset + i)
+    if (b !== undefined && ((b ^ magic[i]) & mask[i]) !== 0) return false
   }
   return true
 }

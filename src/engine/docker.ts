@@ -3,6 +3,7 @@
  * failure says what happened and what to try.
  */
 import * as io from '@actions/io'
+import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { run, type RunResult } from './run.js'
 import { TimeoutError } from './timeout.js'
 
@@ -28,7 +29,7 @@ export class Docker {
       return await run(this.bin, args, { timeout, input })
     } catch (err) {
       if (err instanceof TimeoutError) {
-        throw new Error(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
+        throw new TimeoutError(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
       }
       throw err
     }
@@ -61,16 +62,25 @@ export class Docker {
     return { securityOptions, rootless: securityOptions.some(o => o.includes('name=rootless')) }
   }
 
-  /** The local image's id, or undefined when the engine does not have it. */
-  async imageId(ref: string): Promise<string | undefined> {
-    const r = await this.call(['image', 'inspect', '--format', '{{.Id}}', ref])
-    return r.exitCode === 0 ? r.stdout.trim() : undefined
+  /**
+   * The local image's id, or undefined when the engine does not have it (or, with platform, has it
+   * only for another platform: a copy pulled for another host is not what this one runs).
+   */
+  async imageId(ref: string, platform?: string): Promise<string | undefined> {
+    const format = platform ? '{{.Id}} {{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' : '{{.Id}}'
+    const r = await this.call(['image', 'inspect', '--format', format, ref])
+    if (r.exitCode !== 0) return undefined
+    const [id, has] = r.stdout.trim().split(/\s+/)
+    if (!id) return undefined
+    return !platform || samePlatform(has ?? '', platform) ? id : undefined
   }
 
-  async pull(ref: string): Promise<void> {
+  async pull(ref: string, platform?: string): Promise<void> {
     let r: RunResult
     try {
-      r = await run(this.bin, ['pull', '--quiet', ref], { timeout: this.networkTimeout })
+      r = await run(this.bin, ['pull', '--quiet', ...(platform ? ['--platform', platform] : []), ref], {
+        timeout: this.networkTimeout
+      })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new Error(
@@ -85,34 +95,61 @@ export class Docker {
       const hint = /toomanyrequests|429|rate limit/i.test(r.stderr)
         ? 'The registry is rate-limiting pulls: log in first (docker/login-action), use a mirror, or `source: download`.'
         : 'Check the reference and that this runner can reach the registry (a mirror, or `source: download`, avoids it).'
-      throw new Error(`pulling ${ref} failed: ${why}. ${hint}`)
+      throw new Error(`pulling ${ref}${platform ? ` for ${platform}` : ''} failed: ${why}. ${hint}`)
     }
   }
 
-  /** Makes sure the engine has the image, pulling only when it does not (a digest never changes). */
-  async ensureImage(ref: string, alwaysPull: boolean): Promise<string> {
+  /**
+   * Makes sure the engine has the image (for platform, when given), pulling only when it does not
+   * (a digest never changes).
+   */
+  async ensureImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string> {
     if (!alwaysPull) {
-      const id = await this.imageId(ref)
+      const id = await this.imageId(ref, platform)
       if (id) return id
     }
-    await this.pull(ref)
-    const id = await this.imageId(ref)
-    if (!id) throw new Error(`the engine has no image ${ref} after pulling it`)
+    await this.pull(ref, platform)
+    const id = await this.imageId(ref, platform)
+    if (!id) throw new Error(`the engine has no image ${ref}${platform ? ` for ${platform}` : ''} after pulling it`)
     return id
   }
 
-  /** Copies a directory out of an image without running it. */
-  async copyOut(ref: string, from: string, to: string): Promise<void> {
-    const created = await this.call(['create', ref, 'true'])
-    if (created.exitCode !== 0) throw new Error(`could not create a container from ${ref}: ${oneLine(created.stderr)}`)
-    const id = created.stdout.trim()
+  /**
+   * Copies a directory out of an image without running it. The container is labelled and named for
+   * this run, so one left behind (a kill between create and rm) can be found, and it goes with its
+   * anonymous volumes.
+   */
+  async copyOut(ref: string, from: string, to: string, platform?: string): Promise<void> {
+    const name = `setup-qemu-copy-${RUN_ID}-${++copies}`
+    const args = [
+      'create',
+      '--name',
+      name,
+      '--label',
+      `${CONTAINER_LABEL}=${RUN_ID}`,
+      ...(platform ? ['--platform', platform] : [])
+    ]
+    let id = name
     try {
+      const created = await this.call([...args, ref, 'true'])
+      if (created.exitCode !== 0) throw new Error(`could not create a container from ${ref}: ${oneLine(created.stderr)}`)
+      id = created.stdout.trim() || name
       const cp = await this.call(['cp', `${id}:${from}/.`, to])
       if (cp.exitCode !== 0) throw new Error(`could not copy ${from} out of ${ref}: ${oneLine(cp.stderr)}`)
     } finally {
-      await this.call(['rm', '--force', id])
+      // also after a failed or timed-out create: the engine may have made the container anyway
+      await this.call(['rm', '--force', '--volumes', id]).catch(() => undefined)
     }
   }
+}
+
+let copies = 0
+
+/** `linux/arm64` against what `image inspect` says; a variant counts only when both sides have one. */
+function samePlatform(has: string, want: string): boolean {
+  const [os, arch, variant] = has.split('/')
+  const [wantOs, wantArch, wantVariant] = want.split('/')
+  return os === wantOs && arch === wantArch && (!variant || !wantVariant || variant === wantVariant)
 }
 
 export const oneLine = (s: string): string =>

@@ -12,3 +12,12 @@ export async function withTimeout<T>(work: Promise<T>, seconds: number, message:
     clearTimeout(timer)
   }
 }
+
+/** Kills a process group started with `detached: true`: the command and everything it started. */
+export function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL')
+  } catch {
+    // already gone
+  }
+}

@@ -1,57 +1,134 @@
 /**
- * Stage 2: what the host already is. Which platforms it runs natively (found by running probes, not
- * by uname), and what binfmt_misc holds now.
+ * Stage 2: what the host already is. Which platforms it runs natively, found by running probes, not
+ * by uname; and what binfmt_misc holds now. Nativeness is known, never guessed: a platform of the
+ * host's own family that an entry claims is asked of the CPU itself, and if that cannot be done it is
+ * never registered.
  */
-import { ensureMounted, globallyEnabled, readEntries, type MountResult } from '../binfmt/host.js'
+import * as fs from 'node:fs/promises'
 import { entryMatches, type Entry } from '../binfmt/entry.js'
-import { PLATFORMS, fromNodeArch, type Platform } from '../platforms.js'
-import { elfIdent } from '../probe/elf.js'
-import { probeHost, type HostProbes, type ProbeResult } from '../probe/run.js'
+import { fingerprint, globallyEnabled, readEntries } from '../binfmt/table.js'
+import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
+import { probeHeader } from '../probe/elf.js'
+import { probeHost, runsOnCpu, type CpuAnswer, type HostProbes, type ProbeResult } from '../probe/run.js'
+import { ensureMounted, type MountResult } from './mount.js'
 
 export interface HostState {
   mount: MountResult
   entries: Map<string, Entry>
-  /** platforms whose probe runs with no binfmt_misc entry claiming it */
+  /** platforms the CPU runs itself */
   native: Platform[]
+  /** platforms of the host's family whose nativeness could not be learned, by arch, with why */
+  undecided: Map<string, string>
   /** probe paths by arch, for every platform in the table */
   probes: Map<string, string>
   /** probe results before this run changed anything (for the host's family and the requested platforms) */
   before: Map<string, ProbeResult>
 }
 
-/** The enabled entries that would claim this platform's binaries. */
+/** What must never be registered here: what the host runs natively, and what it may. */
+export const protectedPlatforms = (h: Pick<HostState, 'native' | 'undecided'>): Platform[] => [
+  ...h.native,
+  ...[...h.undecided.keys()].map(byArch)
+]
+
+/** The enabled entries that would claim this platform's binaries, tested on the probe as the kernel reads it. */
 export function handlersOf(p: Platform, entries: ReadonlyMap<string, Entry>): Entry[] {
-  const header = elfIdent(p)
+  const header = probeHeader(p)
   return [...entries.values()].filter(e => e.enabled && entryMatches(e, header))
 }
 
-export function nativePlatforms(
-  results: ReadonlyMap<string, ProbeResult>,
-  entries: ReadonlyMap<string, Entry>,
-  nodeArch: string = process.arch
-): Platform[] {
-  const own = fromNodeArch(nodeArch)
-  return PLATFORMS.filter(
-    p => p === own || (results.get(p.arch)?.ok === true && handlersOf(p, entries).length === 0)
+export type Nativeness = 'native' | 'foreign' | { undecided: string }
+
+/**
+ * Whether the CPU runs a platform itself. Only the host's own family can be native. Without an entry
+ * claiming its probe, the probe's own result says; with one, only the CPU's answer asked where no
+ * entry can claim it (`cpu`) does.
+ */
+export function nativeness(
+  p: Platform,
+  own: Platform | undefined,
+  result: ProbeResult | undefined,
+  handlers: readonly Entry[],
+  cpu?: CpuAnswer
+): Nativeness {
+  if (p === own) return 'native'
+  if (own && p.family !== own.family) return 'foreign'
+  if (handlers.length === 0) {
+    if (result?.ok) return 'native'
+    if (result && result.error !== 'timed out') return 'foreign'
+    return { undecided: `its probe ${result ? 'did not finish' : 'did not run'}` }
+  }
+  if (cpu && 'runs' in cpu) return cpu.runs ? 'native' : 'foreign'
+  const names = handlers.map(e => e.name).join(', ')
+  return {
+    undecided:
+      `${names} claims its binaries, and whether the CPU runs them itself could not be learned without ` +
+      `${handlers.length > 1 ? 'them' : 'it'}${cpu && 'unknown' in cpu ? ` (${cpu.unknown})` : ''}`
+  }
+}
+
+/** The mount point a directory is on, when /proc/self/mountinfo says that filesystem is mounted noexec. */
+export function noexecMountIn(mountinfo: string, dir: string): string | undefined {
+  let best: { point: string; noexec: boolean } | undefined
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ')
+    const point = fields[4]?.replace(/\\040/g, ' ')
+    if (!point || !(dir === point || dir.startsWith(point === '/' ? '/' : `${point}/`))) continue
+    // the last mount of the longest mount point is the one in force
+    if (!best || point.length >= best.point.length) best = { point, noexec: (fields[5] ?? '').split(',').includes('noexec') }
+  }
+  return best?.noexec ? best.point : undefined
+}
+
+/** The host's own platform must pass its probe: otherwise no probe on this host can be believed. */
+async function checkOwnProbe(own: Platform, result: ProbeResult | undefined, probeDir: string): Promise<void> {
+  if (result?.ok) return
+  const noexec = noexecMountIn(await fs.readFile('/proc/self/mountinfo', 'utf8').catch(() => ''), probeDir)
+  const why = noexec
+    ? `${probeDir} is on ${noexec}, which is mounted noexec: point RUNNER_TEMP at a filesystem that allows running programs`
+    : 'a security policy (seccomp, AppArmor, SELinux) or the filesystem of RUNNER_TEMP may forbid running programs there'
+  throw new Error(
+    `this host cannot run its own ${own.platforms[0]} probe (${result?.error ?? 'not run'}${result?.detail ? `: ${result.detail}` : ''}), ` +
+      `so nothing it would say about other platforms can be trusted, and nothing was changed. ${why}.`
   )
 }
 
 export async function inspectHost(
   probeDir: string,
   requested: 'all' | readonly Platform[],
-  /** probes started before the toolkit loaded, for the same request */
-  early?: Promise<HostProbes | undefined>
+  /** probes started before the toolkit loaded, for the same request, with the entries seen just before */
+  early?: Promise<(HostProbes & { seen: string }) | undefined>,
+  nodeArch: string = process.arch
 ): Promise<HostState> {
-  const [mount, { probes, before }] = await Promise.all([
-    ensureMounted(),
-    (early ?? Promise.resolve(undefined)).then(r => r ?? probeHost(probeDir, requested))
-  ])
-  const [entries, enabled] = await Promise.all([readEntries(), globallyEnabled()])
-  if (!enabled) {
+  const own = fromNodeArch(nodeArch)
+  const [mount, first] = await Promise.all([ensureMounted(), early ?? Promise.resolve(undefined)])
+  let seen = first?.seen
+  let probed: HostProbes | undefined = first
+  let entries = await readEntries()
+  // the probes mean something only against the entries there while they ran: another job may change them
+  for (let tries = 0; !probed || seen !== fingerprint(entries); tries++) {
+    if (tries === 3)
+      throw new Error('binfmt_misc kept changing while this step looked at it (another job registering?): try again')
+    seen = fingerprint(entries)
+    probed = await probeHost(probeDir, requested, nodeArch)
+    entries = await readEntries()
+  }
+  const { probes, before } = probed
+  if (own) await checkOwnProbe(own, before.get(own.arch), probeDir)
+  if (!(await globallyEnabled())) {
     throw new Error(
       'binfmt_misc is switched off on this host (its status file says disabled), so no emulator can run. ' +
         'Switch it on with `echo 1 | sudo tee /proc/sys/fs/binfmt_misc/status` if that is what you want.'
     )
   }
-  return { mount, entries, native: nativePlatforms(before, entries), probes, before }
+  const native: Platform[] = []
+  const undecided = new Map<string, string>()
+  for (const p of PLATFORMS.filter(q => before.has(q.arch) || q === own)) {
+    const handlers = handlersOf(p, entries)
+    const askCpu = own && p !== own && p.family === own.family && handlers.length > 0
+    const n = nativeness(p, own, before.get(p.arch), handlers, askCpu ? await runsOnCpu(probes.get(p.arch) ?? '') : undefined)
+    if (n === 'native') native.push(p)
+    else if (n !== 'foreign') undecided.set(p.arch, n.undecided)
+  }
+  return { mount, entries, native, undecided, probes, before }
 }

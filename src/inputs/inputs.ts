@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE, Input } from '../constants.js'
 import type { Platform } from '../platforms.js'
-import { InputError, parsePlatforms, validateImage, validateSha256, validateUrl } from './validate.js'
+import { InputError, parsePlatformList, validateImage, validateSha256, validateUrl } from './validate.js'
 
 export type Privilege = 'auto' | 'true' | 'false'
 export type SourceKind = 'image' | 'download'
@@ -13,6 +13,8 @@ export type SourceKind = 'image' | 'download'
 export interface Inputs {
   /** `all`, or the platforms asked for, in table order */
   platforms: 'all' | Platform[]
+  /** the platforms named explicitly (with `all` too): one of them failing fails the step */
+  named: Platform[]
   image: string
   helperImage: string
   reset: boolean
@@ -24,8 +26,10 @@ export interface Inputs {
   downloadUrl: string
   /** lower-case hex, or empty */
   downloadSha256: string
-  /** seconds allowed for each network operation (pull, download) */
+  /** seconds allowed for each network operation (pull, download) and for the helper container */
   timeout: number
+  /** write the job summary */
+  summary: boolean
 }
 
 const MAX_LENGTH = 2048
@@ -63,8 +67,10 @@ function seconds(name: string, fallback: number): number {
 }
 
 export function readInputs(): Inputs {
+  const platforms = parsePlatformList(text(Input.Platforms, { multiline: true }))
   return {
-    platforms: parsePlatforms(text(Input.Platforms, { multiline: true }) || 'all'),
+    platforms: platforms.all ? 'all' : platforms.named,
+    named: platforms.named,
     image: validateImage(Input.Image, text(Input.Image) || DEFAULT_IMAGE),
     helperImage: validateImage(Input.HelperImage, text(Input.HelperImage) || DEFAULT_HELPER_IMAGE),
     reset: bool(Input.Reset),
@@ -74,6 +80,7 @@ export function readInputs(): Inputs {
     source: oneOf<SourceKind>(Input.Source, ['image', 'download'], 'image'),
     downloadUrl: validateUrl(Input.DownloadUrl, text(Input.DownloadUrl)),
     downloadSha256: validateSha256(Input.DownloadSha256, text(Input.DownloadSha256)),
-    timeout: seconds(Input.Timeout, 600)
+    timeout: seconds(Input.Timeout, 600),
+    summary: text(Input.Summary) === '' ? true : bool(Input.Summary)
   }
 }

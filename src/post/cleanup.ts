@@ -1,65 +1,112 @@
 /**
- * The post step: with `cleanup: true`, remove what main added and put back what it removed.
- * It never fails the job: every problem is a warning.
+ * The post step: with `cleanup: true`, remove what main added and put back what it removed. It works
+ * from what main planned, saved before anything was written, and from what the kernel shows now, so
+ * it also undoes a main step that stopped part-way. It never fails the job: every problem is a warning.
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
-import { lineForEntry, type Entry } from '../binfmt/entry.js'
-import { readEntries } from '../binfmt/host.js'
-import { Docker } from '../engine/docker.js'
-import { HelperRegistrar } from '../register/helper.js'
-import type { Change, ChangeResult, Mount } from '../register/registrar.js'
-import { byArch } from '../platforms.js'
+import { entryMatches, lineForEntry, type Entry } from '../binfmt/entry.js'
+import { readEntries } from '../binfmt/table.js'
+import { readInputs } from '../inputs/inputs.js'
+import * as log from '../log.js'
+import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
+import { probeHeader } from '../probe/elf.js'
+import { runProbes, writeProbes } from '../probe/run.js'
+import { forPost } from '../factory.js'
+import { guardNative, type Change, type ChangeResult, type Mount } from '../register/registrar.js'
+import { makeScratchDir } from '../scratch.js'
 import { readCleanup, type CleanupState } from '../state.js'
 
-/** What a run changed, for post to undo: entries it added, and entries it removed as they were. */
-export function whatChanged(
-  results: readonly ChangeResult[],
-  before: ReadonlyMap<string, Entry>
-): Pick<CleanupState, 'added' | 'removed'> {
-  const done = (op: Change['op']): string[] => results.filter(r => r.change.op === op && r.status === 'ok').map(r => r.change.name)
-  return { added: done('add'), removed: done('remove').flatMap(name => before.get(name) ?? []) }
+/**
+ * What post writes, name by name: remove our entry where one is still there (a later step may have put
+ * its own in its place: that one stays), then put back the entry that was there, unless someone else's
+ * holds the name now. An entry switched off when it was removed comes back switched off.
+ */
+export function cleanupPlan(state: CleanupState, current: ReadonlyMap<string, Entry>): { changes: Change[]; mounts: Mount[] } {
+  const ours = (e: Entry | undefined): boolean => e !== undefined && e.interpreter.startsWith(`${state.interpreterDir}/`)
+  const changes: Change[] = []
+  for (const name of [...new Set([...state.added, ...state.removed.map(e => e.name)])]) {
+    const now = current.get(name)
+    if (ours(now)) changes.push({ op: 'remove', name, onlyIfIn: state.interpreterDir })
+    const was = state.removed.find(e => e.name === name)
+    const line = was && lineForEntry(was)
+    if (was && line && (!now || ours(now))) changes.push({ op: 'add', name, line, disabled: !was.enabled })
+  }
+  // an F entry is reopened at registration: show the helper its interpreter where the host has it
+  const mounts: Mount[] = state.removed
+    .filter(e => e.flags.includes('F') && changes.some(c => c.op === 'add' && c.name === e.name) && fs.existsSync(e.interpreter))
+    .map(e => ({ host: e.interpreter, target: e.interpreter }))
+  return { changes, mounts }
 }
 
 /**
- * What post writes: remove the entries this run added that are still ours (a later step may have put
- * its own there), then put back every entry it removed, switched off again if it was off.
+ * An F entry comes back by its path, and the file there may not be the one the kernel had open: run
+ * the probe of each platform a restored F entry claims, and say so when it fails.
  */
-export function cleanupPlan(state: CleanupState, current: ReadonlyMap<string, Entry>): { changes: Change[]; mounts: Mount[] } {
-  const removals: Change[] = state.added
-    .filter(name => current.get(name)?.interpreter.startsWith(`${state.interpreterDir}/`))
-    .map(name => ({ op: 'remove', name }))
-  const restores: Change[] = state.removed.flatMap((e): Change[] => [
-    { op: 'add', name: e.name, line: lineForEntry(e) },
-    ...(e.enabled ? [] : [{ op: 'disable', name: e.name } as const])
-  ])
-  // an F entry is reopened at registration: show the helper its interpreter where the host has it
-  const mounts: Mount[] = state.removed
-    .filter(e => e.flags.includes('F') && fs.existsSync(e.interpreter))
-    .map(e => ({ host: e.interpreter, target: e.interpreter }))
-  return { changes: [...removals, ...restores], mounts }
+async function checkRestored(restored: readonly Entry[]): Promise<void> {
+  const claimed = PLATFORMS.filter(p => restored.some(e => e.enabled && e.flags.includes('F') && entryMatches(e, probeHeader(p))))
+  if (claimed.length === 0) return
+  const dir = makeScratchDir()
+  try {
+    const results = await runProbes(writeProbes(dir, claimed))
+    for (const p of claimed) {
+      const r = results.get(p.arch)
+      if (r && !r.ok) {
+        log.warning(
+          `${p.platforms[0]} programs no longer run after restoring the entry for them (${r.error}${r.detail ? `: ${r.detail}` : ''}): ` +
+            'an F entry is put back by its path, and the file there is not the one it had open'
+        )
+      }
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const VERB: Record<Change['op'], string> = { add: 'restore', remove: 'remove' }
+
+function report(r: ChangeResult): void {
+  const line = `${VERB[r.change.op]} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`
+  if (r.status === 'failed') log.warning(line)
+  else if (r.change.op === 'add' && r.status === 'exists')
+    log.warning(`${line}: another entry holds the name now, and it was left as it is`)
+  else log.info(line)
 }
 
 export async function post(): Promise<void> {
-  const state = readCleanup()
-  if (!state) return
   try {
+    const state = readCleanup()
+    if (!state) return
+    // the state is only main's own when the inputs still say so
+    const inputs = readInputs()
+    if (!inputs.cleanup) return
+    if (state.helperImage !== inputs.helperImage || state.privilege !== inputs.privileged) {
+      throw new Error("the saved cleanup state does not match this step's inputs, so it was not used")
+    }
     await core.group('Cleanup', async () => {
       const { changes, mounts } = cleanupPlan(state, await readEntries())
       if (changes.length === 0) {
-        core.info('nothing to clean up')
+        log.info('nothing to clean up')
         return
       }
-      const registrar = new HelperRegistrar(new Docker(state.timeout), state.helperImage, state.privilege, state.mode)
-      const results = await registrar.apply(changes, state.native.map(byArch), mounts)
-      for (const r of results) {
-        const verb = { add: 'restore', remove: 'remove', disable: 'disable' }[r.change.op]
-        const line = `${verb} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`
-        if (r.status === 'failed') core.warning(line)
-        else core.info(line)
-      }
+      const own = fromNodeArch(process.arch)
+      const native = [...new Set<Platform>([...state.native.map(byArch), ...(own ? [own] : [])])]
+      const allowed = changes.filter(c => {
+        try {
+          guardNative([c], native)
+          return true
+        } catch (err) {
+          log.warning(`not putting back ${c.name}: ${(err as Error).message}`)
+          return false
+        }
+      })
+      const registrar = forPost(state)
+      const results = await registrar.apply(allowed, native, mounts)
+      results.forEach(report)
+      const restored = results.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name)
+      await checkRestored(state.removed.filter(e => restored.includes(e.name)))
     })
   } catch (err) {
-    core.warning(`cleanup did not finish: ${(err as Error).message}`)
+    log.warning(`cleanup did not finish: ${(err as Error).message}`)
   }
 }

@@ -6,13 +6,20 @@ import type { Endian, Platform } from '../platforms.js'
 
 const LOAD_ADDRESS = 0x400000
 const ET_EXEC = 2
+const ET_DYN = 3
+const ELFOSABI_GNU = 3
+/** How many bytes of a file the kernel reads to pick a binary format handler. */
+const BINPRM_BUF_SIZE = 256
 const PT_LOAD = 1
 const PF_R_X = 5
 
 class Writer {
   private readonly buf: Buffer
   private pos = 0
-  constructor(size: number, private readonly endian: Endian) {
+  constructor(
+    size: number,
+    private readonly endian: Endian
+  ) {
     this.buf = Buffer.alloc(size)
   }
   bytes(b: readonly number[]): void {
@@ -26,8 +33,7 @@ class Writer {
   }
   u64(v: number): void {
     const b = BigInt(v)
-    this.pos =
-      this.endian === 'le' ? this.buf.writeBigUInt64LE(b, this.pos) : this.buf.writeBigUInt64BE(b, this.pos)
+    this.pos = this.endian === 'le' ? this.buf.writeBigUInt64LE(b, this.pos) : this.buf.writeBigUInt64BE(b, this.pos)
   }
   /** an address or offset: 4 bytes in a 32-bit file, 8 in a 64-bit one */
   addr(bits: 32 | 64, v: number): void {
@@ -39,14 +45,28 @@ class Writer {
   }
 }
 
-/** The first 20 bytes every ELF executable of this platform starts with (what binfmt_misc matches). */
-export function elfIdent(p: Platform): Buffer {
+/** The first 20 bytes of an ELF file of this platform: what binfmt_misc entries for it match. */
+export function elfIdent(p: Platform, type = ET_EXEC, osabi = 0): Buffer {
   const w = new Writer(20, p.elf.endian)
-  w.bytes([0x7f, 0x45, 0x4c, 0x46, p.elf.bits === 64 ? 2 : 1, p.elf.endian === 'le' ? 1 : 2, 1])
-  w.bytes(new Array(9).fill(0))
-  w.u16(ET_EXEC)
+  w.bytes([0x7f, 0x45, 0x4c, 0x46, p.elf.bits === 64 ? 2 : 1, p.elf.endian === 'le' ? 1 : 2, 1, osabi])
+  w.bytes(new Array(8).fill(0))
+  w.u16(type)
   w.u16(p.elf.machine)
   return w.done()
+}
+
+/**
+ * Every way a program of this platform can begin, as far as its first 20 bytes go: executables and
+ * position-independent ones (ET_DYN), System V and GNU OS ABI. Bytes past these vary from file to file.
+ */
+export const elfShapes = (p: Platform): Buffer[] =>
+  [ET_EXEC, ET_DYN].flatMap(type => [0, ELFOSABI_GNU].map(osabi => elfIdent(p, type, osabi)))
+
+/** The probe as the kernel reads it to pick a handler: its first bytes, zero past the end of the file. */
+export const probeHeader = (p: Platform): Buffer => {
+  const header = Buffer.alloc(BINPRM_BUF_SIZE)
+  buildProbe(p).copy(header)
+  return header
 }
 
 export function buildProbe(p: Platform): Buffer {

@@ -1,10 +1,13 @@
 /**
- * Running probes on the host. Probes are our own generated files, so they are spawned directly:
- * the errno of a failed exec (ENOEXEC, ENOENT) is what tells "no handler" from "interpreter missing".
+ * Running probes on the host. A shell runs them, and its exit status tells what the kernel did:
+ * 126 it refused to run the file (no handler, or a noexec mount), 127 the interpreter was not found.
+ * Toolkit-free: the early start imports this before the toolkit has loaded.
  */
 import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
+import { constants } from 'node:os'
 import * as path from 'node:path'
+import { killGroup } from '../engine/timeout.js'
 import { PLATFORMS, PROBE_EXIT_CODE, fromNodeArch, type Platform } from '../platforms.js'
 import { buildProbe } from './elf.js'
 
@@ -18,7 +21,9 @@ export interface ProbeResult {
   detail?: string
 }
 
-const PROBE_TIMEOUT_MS = 20_000
+/** How long a probe may take: QEMU starts in milliseconds, so this only ends one that hangs. */
+export const PROBE_TIMEOUT_MS = 20_000
+const timedOut = (ms: number): ProbeResult => ({ ok: false, error: 'timed out', detail: `no exit in ${ms / 1000}s` })
 
 /**
  * Writes one probe per platform into dir (created if needed) and returns their paths by arch.
@@ -38,21 +43,41 @@ export function writeProbes(dir: string, platforms: readonly Platform[]): Map<st
   )
 }
 
-export function runProbe(file: string, argv: readonly string[] = []): Promise<ProbeResult> {
+/** Runs one probe, or a tool that runs it (chroot, sudo): its exit status, undefined when it did not exit in time. */
+export const runStatus = (file: string, argv: readonly string[] = []): Promise<number | undefined> =>
+  inGroup(file, argv, 'ignore').then(r => r.status)
+
+/** Runs one probe on its own. */
+export const runProbe = (file: string): Promise<ProbeResult> =>
+  runStatus(file).then(status => (status === undefined ? timedOut(PROBE_TIMEOUT_MS) : fromStatus(status)))
+
+/**
+ * Spawns a command in a process group of its own and waits for it at most `limitMs`: an
+ * interpreter that hangs is killed with everything it started, and its status is then undefined.
+ */
+function inGroup(
+  file: string,
+  argv: readonly string[],
+  stdout: 'ignore' | 'pipe',
+  limitMs = PROBE_TIMEOUT_MS
+): Promise<{ status?: number; out: string }> {
   return new Promise(resolve => {
-    const child = spawn(file, [...argv], { stdio: 'ignore', timeout: PROBE_TIMEOUT_MS })
-    child.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOEXEC') resolve({ ok: false, error: 'no handler', detail: 'exec format error' })
-      else if (err.code === 'ENOENT') {
-        resolve({ ok: false, error: 'interpreter missing', detail: 'the registered interpreter does not exist here' })
-      } else resolve({ ok: false, error: 'exec failed', detail: err.message })
-    })
-    child.on('exit', (code, signal) => {
-      if (signal === 'SIGTERM' && child.killed) resolve({ ok: false, error: 'timed out', detail: 'no exit in 20s' })
-      else if (signal) resolve({ ok: false, error: 'crashed', detail: `killed by ${signal}` })
-      else if (code === PROBE_EXIT_CODE) resolve({ ok: true })
-      else resolve({ ok: false, error: 'wrong exit code', detail: `exit code ${code}, expected ${PROBE_EXIT_CODE}` })
-    })
+    let out = ''
+    let done = false
+    const child = spawn(file, [...argv], { stdio: ['ignore', stdout, 'ignore'], detached: true })
+    const finish = (status?: number): void => {
+      if (done) return
+      done = true
+      clearTimeout(timer)
+      resolve({ status, out })
+    }
+    const timer = setTimeout(() => {
+      if (child.pid) killGroup(child.pid)
+      finish()
+    }, limitMs)
+    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
+    child.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ENOENT' ? 127 : 126))
+    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)))
   })
 }
 
@@ -69,29 +94,23 @@ export function fromStatus(status: number): ProbeResult {
   return { ok: false, error: 'wrong exit code', detail: `exit code ${status}, expected ${PROBE_EXIT_CODE}` }
 }
 
-/** Runs every probe at once; they are tiny and independent. */
-export function runProbes(paths: ReadonlyMap<string, string>): Promise<Map<string, ProbeResult>> {
-  return new Promise(resolve => {
-    const byPath = new Map([...paths].map(([arch, file]) => [file, arch]))
-    const results = new Map<string, ProbeResult>()
-    let out = ''
-    const child = spawn('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], {
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: PROBE_TIMEOUT_MS
-    })
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.on('close', () => {
-      for (const line of out.split('\n')) {
-        const space = line.indexOf(' ')
-        const arch = byPath.get(line.slice(space + 1))
-        if (space > 0 && arch) results.set(arch, fromStatus(Number(line.slice(0, space))))
-      }
-      for (const arch of paths.keys()) {
-        if (!results.has(arch)) results.set(arch, { ok: false, error: 'timed out', detail: 'no exit in 20s' })
-      }
-      resolve(results)
-    })
-  })
+/** Runs every probe at once; they are tiny and independent. One that does not exit in time is killed. */
+export async function runProbes(
+  paths: ReadonlyMap<string, string>,
+  limitMs = PROBE_TIMEOUT_MS
+): Promise<Map<string, ProbeResult>> {
+  const byPath = new Map([...paths].map(([arch, file]) => [file, arch]))
+  const results = new Map<string, ProbeResult>()
+  const { out } = await inGroup('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], 'pipe', limitMs)
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ')
+    const arch = byPath.get(line.slice(space + 1))
+    if (space > 0 && arch) results.set(arch, fromStatus(Number(line.slice(0, space))))
+  }
+  for (const arch of paths.keys()) {
+    if (!results.has(arch)) results.set(arch, timedOut(limitMs))
+  }
+  return results
 }
 
 /**
@@ -111,8 +130,38 @@ export interface HostProbes {
 }
 
 /** Writes the probes and starts them before returning: they run while the caller goes on. */
-export function probeHost(dir: string, requested: 'all' | readonly Platform[]): Promise<HostProbes> {
+export function probeHost(
+  dir: string,
+  requested: 'all' | readonly Platform[],
+  nodeArch: string = process.arch
+): Promise<HostProbes> {
   const probes = writeProbes(dir, PLATFORMS)
-  const toRun = new Set(probesToRun(requested).map(p => p.arch))
+  const toRun = new Set(probesToRun(requested, nodeArch).map(p => p.arch))
   return runProbes(new Map([...probes].filter(([arch]) => toRun.has(arch)))).then(before => ({ probes, before }))
+}
+
+/** Whether the CPU itself runs a probe, asked where no binfmt_misc entry can claim it. */
+export type CpuAnswer = { runs: boolean } | { unknown: string }
+
+// A private user namespace gets a binfmt_misc instance of its own, empty (Linux 6.7 and later):
+// whatever runs there, the CPU ran without any emulator.
+const WITHOUT_ENTRIES = `b=/proc/sys/fs/binfmt_misc
+mount -t binfmt_misc binfmt_misc "$b" 2>/dev/null || { echo nomount; exit 0; }
+for f in "$b"/*; do case \${f##*/} in register|status) ;; *) echo notempty; exit 0 ;; esac; done
+"$0" </dev/null >/dev/null 2>&1; echo "status $?"`
+
+export async function runsOnCpu(probe: string, asRoot = process.getuid?.() === 0): Promise<CpuAnswer> {
+  const unshare = ['unshare', '--user', '--map-root-user', '--mount', '/bin/sh', '-c', WITHOUT_ENTRIES, probe]
+  const attempts = asRoot ? [unshare] : [unshare, ['sudo', '-n', ...unshare]]
+  const why: string[] = []
+  for (const [tool, ...args] of attempts) {
+    const { status, out } = await inGroup(tool, args, 'pipe')
+    const answer = /^status (\d+)$/m.exec(out)
+    if (answer) return { runs: Number(answer[1]) === PROBE_EXIT_CODE }
+    if (/^nomount$/m.test(out))
+      why.push(`${tool}: this kernel gives a user namespace no binfmt_misc of its own (Linux 6.7 and later do)`)
+    else if (/^notempty$/m.test(out)) why.push(`${tool}: the private binfmt_misc instance was not empty`)
+    else why.push(`${tool}: could not start a private user namespace (exit ${status ?? 'timed out'})`)
+  }
+  return { unknown: why.join('; ') }
 }

@@ -2,7 +2,7 @@
  * What to do for each platform, decided from what the host is now. Pure: the same facts give the
  * same plan, and the tests can show every case without a kernel.
  */
-import { registrationLine, sameAs, type Entry } from '../binfmt/entry.js'
+import { isPlainName, registrationLine, sameAs, type Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../host/inspect.js'
 import { entryName, type Platform } from '../platforms.js'
 import type { ProbeResult } from '../probe/run.js'
@@ -24,6 +24,8 @@ export interface PlanInput {
   native: readonly Platform[]
   entries: ReadonlyMap<string, Entry>
   before: ReadonlyMap<string, ProbeResult>
+  /** platforms of the host's family that may be native (by arch, with why): never registered */
+  undecided?: ReadonlyMap<string, string>
   /** the platforms the source has emulators for; undefined when not known yet */
   has?: ReadonlySet<string>
   reset: boolean
@@ -44,10 +46,18 @@ export function decide(i: PlanInput): Decision[] {
     const existing = i.entries.get(entryName(p))
     const probe = i.before.get(p.arch)
     const inSource = i.has === undefined || i.has.has(p.arch)
+    const mayBeNative = i.undecided?.get(p.arch)
     const register = (action: 'add' | 'replace', reason: string): Decision =>
-      inSource
-        ? { platform: p, action, reason, existing }
-        : { platform: p, action: 'unavailable', reason: `the source has no qemu-${p.cpu}`, existing }
+      mayBeNative !== undefined
+        ? {
+            platform: p,
+            action: 'unavailable',
+            reason: `not registered, as this host may run it natively: ${mayBeNative}`,
+            existing
+          }
+        : inSource
+          ? { platform: p, action, reason, existing }
+          : { platform: p, action: 'unavailable', reason: `the source has no qemu-${p.cpu}`, existing }
 
     if (i.reset) return register('add', 'reset: registering afresh')
     if (existing) {
@@ -72,18 +82,36 @@ export function decide(i: PlanInput): Decision[] {
 
 export const needsEmulators = (d: Decision): boolean => d.action === 'add' || d.action === 'replace'
 
-/** The kernel writes the plan needs, in order: removals first, so each name is free for its new entry. */
+/**
+ * The kernel writes the plan needs, in an order that never leaves anyone without an entry for long:
+ * each name is removed just before its new entry is added, and with `reset` the other qemu-* entries
+ * go only after every add. Entries `removable` refuses (say, ones that could not be put back) stay.
+ */
 export function changesFor(
   decisions: readonly Decision[],
   entries: ReadonlyMap<string, Entry>,
   reset: boolean,
-  interpreter: (p: Platform) => string
+  interpreter: (p: Platform) => string,
+  removable: (e: Entry) => boolean = e => isPlainName(e.name)
 ): Change[] {
-  const removals = reset
-    ? [...entries.keys()].filter(n => n.startsWith('qemu-'))
-    : decisions.filter(d => d.action === 'replace').map(d => entryName(d.platform))
-  const adds = decisions
-    .filter(needsEmulators)
-    .map((d): Change => ({ op: 'add', name: entryName(d.platform), line: registrationLine(d.platform, interpreter(d.platform)) }))
-  return [...removals.sort().map((name): Change => ({ op: 'remove', name })), ...adds]
+  const changes: Change[] = []
+  const adding = new Set<string>()
+  for (const d of decisions.filter(needsEmulators)) {
+    const name = entryName(d.platform)
+    const there = entries.get(name)
+    if (there && !removable(there)) continue
+    adding.add(name)
+    if (there) changes.push({ op: 'remove', name })
+    changes.push({ op: 'add', name, line: registrationLine(d.platform, interpreter(d.platform)) })
+  }
+  if (reset) {
+    const others = [...entries.values()].filter(e => e.name.startsWith('qemu-') && !adding.has(e.name) && removable(e))
+    changes.push(
+      ...others
+        .map(e => e.name)
+        .sort()
+        .map((name): Change => ({ op: 'remove', name }))
+    )
+  }
+  return changes
 }

@@ -3,20 +3,23 @@
  * container, or this process directly); each is one file implementing `write`. The native-format guard
  * lives here, in front of every registrar, so no input and no registrar can get around it.
  */
-import { entryMatches, type Entry } from '../binfmt/entry.js'
+import { entryClaims, type Entry } from '../binfmt/entry.js'
 import type { Platform } from '../platforms.js'
-import { elfIdent } from '../probe/elf.js'
+import { elfShapes } from '../probe/elf.js'
 
 export type Change =
-  | { op: 'remove'; name: string }
-  | { op: 'add'; name: string; line: string }
-  /** switch an entry off, as one that is put back was */
-  | { op: 'disable'; name: string }
+  /** remove an entry; with `onlyIfIn`, only while its interpreter is still in that directory */
+  | { op: 'remove'; name: string; onlyIfIn?: string }
+  /** register a line; `disabled` switches the new entry off, as one that is put back was */
+  | { op: 'add'; name: string; line: string; disabled?: boolean }
 
 export interface ChangeResult {
   change: Change
-  /** done, or (add) an entry of that name was already there, or (remove) there was none */
-  status: 'ok' | 'exists' | 'gone' | 'failed'
+  /**
+   * done; (add) an entry of that name was already there; (remove) there was none, or it no longer
+   * points where `onlyIfIn` says (someone else's now)
+   */
+  status: 'ok' | 'exists' | 'gone' | 'changed' | 'failed'
   error?: string
 }
 
@@ -33,21 +36,29 @@ export function decodeLine(line: string): Entry | undefined {
   const [, name, type, offset, magic, mask, interpreter, flags] = line.split(':')
   if (type !== 'M') return undefined
   const hex = (s: string): string =>
-    Buffer.from(s.replace(/\\x([0-9a-fA-F]{2})|([\s\S])/g, (_, h: string, c: string) => h ?? c.charCodeAt(0).toString(16).padStart(2, '0')), 'hex').toString('hex')
+    Buffer.from(
+      s.replace(/\\x([0-9a-fA-F]{2})|([\s\S])/g, (_, h: string, c: string) => h ?? c.charCodeAt(0).toString(16).padStart(2, '0')),
+      'hex'
+    ).toString('hex')
   return { name, enabled: true, interpreter, flags, offset: Number(offset || 0), magic: hex(magic), mask: hex(mask) }
 }
 
-/** Refuses any registration that would claim binaries of a platform the host runs natively. */
-export function guardNative(changes: readonly Change[], native: readonly Platform[]): void {
+/**
+ * Refuses any registration that could claim binaries of a platform the host may run natively. It
+ * tests every shape such a program's header can have; magic bytes past those 20 count as matching,
+ * since some native file will match them.
+ */
+export function guardNative(changes: readonly Change[], protectedPlatforms: readonly Platform[]): void {
   for (const c of changes) {
     if (c.op !== 'add') continue
+    const [, , type] = c.line.split(':')
+    if (type === 'E') continue // an extension entry matches file names, not headers
     const entry = decodeLine(c.line)
-    if (!entry) continue // an extension entry matches file names, not ELF headers
-    const hijacked = native.find(p => entryMatches(entry, elfIdent(p)))
+    const hijacked = protectedPlatforms.find(p => !entry || elfShapes(p).some(shape => entryClaims(entry, i => shape[i])))
     if (hijacked) {
       throw new NativeFormatError(
-        `refusing to register ${c.name}: it would claim ${hijacked.platforms[0]} binaries, which this host runs ` +
-          'natively, and hijack every program on the machine'
+        `refusing to register ${c.name}: it could claim ${hijacked.platforms[0]} binaries, which this host may run ` +
+          'natively, and hijack programs on the machine'
       )
     }
   }
@@ -65,8 +76,16 @@ export abstract class Registrar {
     return undefined
   }
 
-  async apply(changes: readonly Change[], native: readonly Platform[], mounts: readonly Mount[] = []): Promise<ChangeResult[]> {
-    guardNative(changes, native)
+  /**
+   * Applies the changes in order, guarded. A registrar reports every change it made before any
+   * failure, so the caller knows exactly what happened.
+   */
+  async apply(
+    changes: readonly Change[],
+    protectedPlatforms: readonly Platform[],
+    mounts: readonly Mount[] = []
+  ): Promise<ChangeResult[]> {
+    guardNative(changes, protectedPlatforms)
     return changes.length === 0 ? [] : this.write(changes, mounts)
   }
 

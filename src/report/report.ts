@@ -7,6 +7,8 @@ import { Output } from '../constants.js'
 import type { Emulators } from '../acquire/source.js'
 import type { Decision } from '../register/plan.js'
 import type { Verdict } from '../verify/verify.js'
+import * as log from '../log.js'
+import { html } from '../log.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
 
 export interface Outputs {
@@ -41,10 +43,33 @@ export function setOutputs(o: Outputs): void {
   core.setOutput(Output.QemuVersion, o.qemuVersion)
 }
 
-export function reportFailures(verdicts: readonly Verdict[]): void {
+/**
+ * One annotation per platform that does not work: an error for a platform named in the input, a
+ * warning for one only `all` brought in (the others go on without it).
+ */
+export function reportFailures(verdicts: readonly Verdict[], named: (p: Platform) => boolean): void {
   for (const v of verdicts.filter(x => !x.ok)) {
-    core.error(`${v.platform.platforms.join(', ')}: ${v.reason ?? 'did not pass its probe'}`, { title: `QEMU ${v.platform.arch}` })
+    const message = `${v.platform.platforms.join(', ')}: ${v.reason ?? 'did not pass its probe'}`
+    if (named(v.platform)) log.error(message, { title: `QEMU ${v.platform.arch}` })
+    else log.warning(message, { title: `QEMU ${v.platform.arch}` })
   }
+}
+
+/** Why the step fails, or undefined when it passes: a named platform failed, or `all` gave nothing that works. */
+export function stepFailure(verdicts: readonly Verdict[], named: (p: Platform) => boolean): string | undefined {
+  const failed = verdicts.filter(v => !v.ok)
+  const required = failed.filter(v => named(v.platform))
+  if (required.length > 0) {
+    return (
+      `${required.length} of ${verdicts.length} requested platforms do not work: ` +
+      required.map(v => v.platform.platforms[0]).join(', ') +
+      '. The others are set up and in the platforms output.'
+    )
+  }
+  if (failed.length > 0 && !verdicts.some(v => v.ok && !v.native)) {
+    return `no emulated platform works here: ${failed.map(v => v.platform.platforms[0]).join(', ')} failed (see the warnings above).`
+  }
+  return undefined
 }
 
 const DID: Record<Decision['action'], string> = {
@@ -63,26 +88,36 @@ export async function writeSummary(
   emulators: Emulators | undefined,
   method: string | undefined
 ): Promise<void> {
+  // every cell is text, some of it from the kernel or the engine: never markup
   const row = (platform: Platform, kind: string, did: string, why: string, how: string, result: string): string[] =>
-    [platform.platforms.join(', '), kind, did, why, how, result]
+    [platform.platforms.join(', '), kind, did, why, how, result].map(html)
   // native platforms nobody asked for are usable too: they are in the platforms output
   const unasked = native.filter(p => !verdicts.some(v => v.platform === p))
   const rows = [
     ...unasked.map(p => row(p, 'native', DID.native, 'the host runs it', 'native probe', '✅ works')),
     ...verdicts.map(v => {
       const d = decisions.find(x => x.platform === v.platform)
-      return row(v.platform, v.native ? 'native' : 'emulated', d ? DID[d.action] : '', d?.reason ?? '', v.how, v.ok ? '✅ works' : `❌ ${v.reason ?? 'failed'}`)
+      return row(
+        v.platform,
+        v.native ? 'native' : 'emulated',
+        d ? DID[d.action] : '',
+        d?.reason ?? '',
+        v.how,
+        v.ok ? '✅ works' : `❌ ${v.reason ?? 'failed'}`
+      )
     })
   ]
   const header = ['Platform', 'Kind', 'Done', 'Why', 'Verified by', 'Result'].map(data => ({ data, header: true }))
-  const code = (text: string): string => `<code>${text || '(none)'}</code>`
+  const code = (text: string): string => `<code>${html(text) || '(none)'}</code>`
   await core.summary
     .addHeading('QEMU emulation', 3)
     .addTable([header, ...rows])
     .addList(
       [
-        emulators ? `Emulators: ${code(emulators.from)} (${emulators.origin}${emulators.version ? `, QEMU ${emulators.version}` : ''})` : '',
-        method ? `Registered through: ${method}` : '',
+        emulators
+          ? `Emulators: ${code(emulators.from)} (${emulators.origin}${emulators.version ? `, QEMU ${html(emulators.version)}` : ''})`
+          : '',
+        method ? `Registered through: ${html(method)}` : '',
         `platforms: ${code(outputs.platforms)}`,
         outputs.failed ? `failed: ${code(outputs.failed)}` : ''
       ].filter(Boolean)

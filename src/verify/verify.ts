@@ -7,12 +7,13 @@
 import * as io from '@actions/io'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { readEntries } from '../binfmt/host.js'
+import { readEntries } from '../binfmt/table.js'
 import type { Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../host/inspect.js'
-import { entryName, type Platform } from '../platforms.js'
-import { runProbe, runProbes, type ProbeResult } from '../probe/run.js'
+import { PLATFORMS, entryName, type Platform } from '../platforms.js'
+import { fromStatus, runProbes, runStatus, type ProbeResult } from '../probe/run.js'
 import type { Decision } from '../register/plan.js'
+import type { ChangeResult } from '../register/registrar.js'
 
 export interface Verdict {
   platform: Platform
@@ -30,21 +31,28 @@ const visible = (file: string): Promise<boolean> =>
     () => false
   )
 
-/** chroot exits 125 when it cannot chroot, sudo -n 1 when it would ask for a password: the probe never ran. */
-const chrootUnavailable = (r: ProbeResult): boolean =>
-  r.error === 'exec failed' || (r.error === 'wrong exit code' && /^exit code (1|125),/.test(r.detail ?? ''))
+/**
+ * What a chrooted probe's exit status says: undefined when the probe never ran (chroot exits 125 when
+ * it cannot chroot; `sudo -n` exits 1 when it would ask for a password, but as root 1 is the probe's own).
+ */
+export function chrootResult(status: number | undefined, viaSudo: boolean): ProbeResult | undefined {
+  if (status === 125 || (viaSudo && status === 1)) return undefined
+  return status === undefined ? { ok: false, error: 'timed out' } : fromStatus(status)
+}
 
-/** Runs a probe chrooted into a directory that holds nothing else, so only an F entry can run it. */
-async function chrootedProbe(probe: string, workDir: string): Promise<ProbeResult> {
-  const dir = await fs.mkdtemp(path.join(workDir, 'chroot-'))
+/**
+ * Runs a probe chrooted into a directory that holds nothing else, so only an F entry can run it, as
+ * BuildKit does. Undefined when no chroot can be done here.
+ */
+async function chrootedProbe(probe: string, scratchDir: string): Promise<ProbeResult | undefined> {
+  const asRoot = process.getuid?.() === 0
+  const tool = asRoot ? 'chroot' : 'sudo'
+  if (!(await io.which(tool, false))) return undefined
+  const dir = await fs.mkdtemp(path.join(scratchDir, 'chroot-'))
   try {
     await fs.copyFile(probe, path.join(dir, 'probe'))
     await fs.chmod(path.join(dir, 'probe'), 0o755)
-    const asRoot = process.getuid?.() === 0
-    const tool = asRoot ? 'chroot' : 'sudo'
-    // a missing tool would read as a missing interpreter: say plainly that the probe could not run
-    if (!(await io.which(tool, false))) return { ok: false, error: 'exec failed', detail: `no ${tool} here` }
-    return await runProbe(tool, asRoot ? [dir, '/probe'] : ['-n', 'chroot', dir, '/probe'])
+    return chrootResult(await runStatus(tool, asRoot ? [dir, '/probe'] : ['-n', 'chroot', dir, '/probe']), !asRoot)
   } finally {
     await fs.rm(dir, { recursive: true, force: true })
   }
@@ -56,7 +64,9 @@ async function chrootedProbe(probe: string, workDir: string): Promise<ProbeResul
  */
 export function explain(result: ProbeResult, handler: Entry | undefined, own: Entry | undefined): string {
   if (!handler) {
-    return own && !own.enabled ? `no handler: the entry ${own.name} is disabled` : 'no handler: nothing registered claims its binaries'
+    return own && !own.enabled
+      ? `no handler: the entry ${own.name} is disabled`
+      : 'no handler: nothing registered claims its binaries'
   }
   switch (result.error) {
     case 'interpreter missing':
@@ -72,10 +82,17 @@ export function explain(result: ProbeResult, handler: Entry | undefined, own: En
   }
 }
 
-async function verifyOne(p: Platform, probe: string, onHost: ProbeResult, entries: ReadonlyMap<string, Entry>, workDir: string): Promise<Verdict> {
+async function verifyOne(
+  p: Platform,
+  probe: string,
+  onHost: ProbeResult,
+  entries: ReadonlyMap<string, Entry>,
+  scratchDir: string
+): Promise<Verdict> {
   const own = entries.get(entryName(p))
   const handler = own?.enabled ? own : handlersOf(p, entries)[0]
-  if (!onHost.ok) return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler, own) }
+  if (!onHost.ok)
+    return { platform: p, native: false, ok: false, how: 'probe on the host', reason: explain(onHost, handler, own) }
   if (!handler) return { platform: p, native: true, ok: true, how: 'probe on the host, no handler: native' }
   if (!handler.flags.includes('F')) {
     return {
@@ -89,13 +106,17 @@ async function verifyOne(p: Platform, probe: string, onHost: ProbeResult, entrie
   if (!(await visible(handler.interpreter))) {
     return { platform: p, native: false, ok: true, how: 'host probe, emulator path not on host (F proven)' }
   }
-  const chrooted = await chrootedProbe(probe, workDir)
-  if (chrooted.ok) return { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
-  if (chrootUnavailable(chrooted)) {
+  const chrooted = await chrootedProbe(probe, scratchDir)
+  if (!chrooted) {
     // not root and no sudo: the kernel shows F, which is what the chrooted run would have shown
     return { platform: p, native: false, ok: true, how: 'host probe; F flag set (no chroot here to run it in an empty root)' }
   }
-  return { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason: explain(chrooted, handler, own) }
+  if (chrooted.ok) return { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
+  const reason =
+    chrooted.error === 'interpreter missing' || chrooted.error === 'exec failed'
+      ? `the emulator ${handler.interpreter} could not be started in an empty root, as containers start it (${chrooted.detail ?? chrooted.error})`
+      : explain(chrooted, handler, own)
+  return { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason }
 }
 
 /** What the host was seen to be since the last change: nothing need be read or run again. */
@@ -104,27 +125,49 @@ export interface Unchanged {
   entries: ReadonlyMap<string, Entry>
 }
 
+/**
+ * What went wrong in the writes, by arch: a failed write explains a failed probe better than the probe
+ * does, and so does an entry the helper said it added that this host's binfmt_misc does not show.
+ */
+export function writeErrors(writes: readonly ChangeResult[], entries: ReadonlyMap<string, Entry>): Map<string, string> {
+  const errors = new Map<string, string>()
+  for (const r of writes) {
+    const p = PLATFORMS.find(q => entryName(q) === r.change.name)
+    if (!p) continue
+    if (r.status === 'failed') errors.set(p.arch, `registration failed: ${r.error ?? 'failed'}`)
+    else if (r.change.op === 'add' && r.status === 'ok' && !entries.has(r.change.name)) {
+      errors.set(
+        p.arch,
+        `the helper registered ${r.change.name}, but this host's binfmt_misc does not show it: the engine's containers ` +
+          'see a binfmt_misc of their own (a user-namespaced engine, or one on another machine)'
+      )
+    }
+  }
+  return errors
+}
+
 /** Verdicts for every decision; platforms the source lacks fail without a probe. */
 export async function verify(
   decisions: readonly Decision[],
   probes: ReadonlyMap<string, string>,
-  workDir: string,
-  /** registration errors by arch: a failed write explains a failed probe better than the probe does */
-  writeErrors: ReadonlyMap<string, string> = new Map(),
+  scratchDir: string,
+  writes: readonly ChangeResult[] = [],
   unchanged?: Unchanged
 ): Promise<Verdict[]> {
   const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform.arch)
   const [entries, results] = unchanged
     ? [unchanged.entries, unchanged.results]
     : await Promise.all([readEntries(), runProbes(new Map(probed.map(arch => [arch, probes.get(arch) ?? ''])))])
+  const errors = writeErrors(writes, entries)
   return Promise.all(
     decisions.map(async (d): Promise<Verdict> => {
       if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
-      if (d.action === 'unavailable') return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
+      if (d.action === 'unavailable')
+        return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
       const onHost = results.get(d.platform.arch) ?? { ok: false, error: 'exec failed', detail: 'the probe did not run' }
-      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', onHost, entries, workDir)
-      const writeError = writeErrors.get(d.platform.arch)
-      return !v.ok && writeError ? { ...v, reason: `registration failed: ${writeError}` } : v
+      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', onHost, entries, scratchDir)
+      const error = errors.get(d.platform.arch)
+      return !v.ok && error ? { ...v, reason: error } : v
     })
   )
 }

@@ -1,0 +1,92 @@
+import { afterEach, describe, expect, it } from '@jest/globals'
+import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE } from '../../src/constants.js'
+import { readInputs, type Inputs } from '../../src/inputs/inputs.js'
+import { byArch } from '../../src/platforms.js'
+
+const saved = { ...process.env }
+afterEach(() => {
+  process.env = { ...saved }
+})
+
+/** The inputs as the runner hands them over: INPUT_<NAME>, hyphens kept. */
+function withInputs(inputs: Record<string, string>): void {
+  for (const k of Object.keys(process.env)) if (k.startsWith('INPUT_')) delete process.env[k]
+  for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v
+}
+
+const defaults: Inputs = {
+  platforms: 'all',
+  named: [],
+  image: DEFAULT_IMAGE,
+  helperImage: DEFAULT_HELPER_IMAGE,
+  reset: false,
+  cacheImage: true,
+  cleanup: false,
+  privileged: 'auto',
+  source: 'image',
+  downloadUrl: '',
+  downloadSha256: '',
+  timeout: 600,
+  summary: true
+}
+const pinned = `registry.example:5000/team/binfmt:qemu-v10@sha256:${'a'.repeat(64)}`
+
+describe('readInputs: INPUT_* in, typed inputs out', () => {
+  it.each([
+    ['nothing set: the defaults', {}, {}],
+    ['empty values: the defaults too', { platforms: '', reset: '', 'cache-image': '', timeout: '' }, {}],
+    [
+      'platforms, in table order, duplicates once',
+      { platforms: 's390x, linux/arm64\narm64' },
+      { platforms: [byArch('arm64'), byArch('s390x')], named: [byArch('arm64'), byArch('s390x')] }
+    ],
+    ['only separators: all, as upstream has it', { platforms: ' , \n,' }, {}],
+    ['all beside named platforms: those stay named', { platforms: 'all,linux/riscv64' }, { named: [byArch('riscv64')] }],
+    [
+      'quoted CSV',
+      { platforms: '"linux/arm64","linux/s390x"' },
+      { platforms: [byArch('arm64'), byArch('s390x')], named: [byArch('arm64'), byArch('s390x')] }
+    ],
+    [
+      'booleans in any case',
+      { reset: 'TRUE', 'cache-image': 'False', cleanup: 'true' },
+      { reset: true, cacheImage: false, cleanup: true }
+    ],
+    [
+      'images pinned elsewhere',
+      { image: pinned, 'helper-image': 'mirror.gcr.io/library/busybox:1.37.0' },
+      { image: pinned, helperImage: 'mirror.gcr.io/library/busybox:1.37.0' }
+    ],
+    ['privilege and source words', { privileged: 'False', source: 'Download' }, { privileged: 'false', source: 'download' }],
+    [
+      'a download mirror and checksum, upper-case hex lowered',
+      { 'download-url': 'https://m.example/{version}/q-{arch}.tgz', 'download-sha256': 'AB'.repeat(32) },
+      { downloadUrl: 'https://m.example/{version}/q-{arch}.tgz', downloadSha256: 'ab'.repeat(32) }
+    ],
+    ['a timeout', { timeout: '42' }, { timeout: 42 }],
+    ['no job summary', { summary: 'false' }, { summary: false }]
+  ])('%s', (_, inputs, expected) => {
+    withInputs(inputs)
+    expect(readInputs()).toEqual({ ...defaults, ...expected })
+  })
+})
+
+describe('readInputs: the exact error for a bad value', () => {
+  it.each([
+    [{ platforms: 'arm65' }, /^unknown platform "arm65"\. Accepted: all, amd64, /],
+    [{ platforms: 'a'.repeat(2049) }, /^input platforms is longer than 2048 characters$/],
+    [{ image: 'busybox;id' }, /^input image is not an image reference: "busybox;id"$/],
+    [{ 'helper-image': '$(id)' }, /^input helper-image is not an image reference: "\$\(id\)"$/],
+    [{ image: `${pinned}\n--privileged` }, /^input image contains a control character or line break$/],
+    [{ reset: 'yes' }, /^input reset must be true or false, got "yes"$/],
+    [{ privileged: 'maybe' }, /^input privileged must be one of auto, true, false, got "maybe"$/],
+    [{ source: 'ftp' }, /^input source must be one of image, download, got "ftp"$/],
+    [{ 'download-url': 'file:///etc/passwd' }, /^input download-url must be an http or https URL, got file:$/],
+    [{ 'download-sha256': 'xyz' }, /^input download-sha256 must be 64 hexadecimal digits \(a SHA-256\), got "xyz"$/],
+    [{ timeout: '-1' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "-1"$/],
+    [{ timeout: '0' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "0"$/]
+  ])('%j', (inputs, message) => {
+    withInputs(inputs)
+    expect(() => readInputs()).toThrow(message)
+  })
+})

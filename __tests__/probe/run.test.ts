@@ -1,0 +1,109 @@
+import { describe, expect, it } from '@jest/globals'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { isPostStep, startHostProbes } from '../../src/early.js'
+import { byArch, fromNodeArch } from '../../src/platforms.js'
+import { fromStatus, probesToRun, runProbes, runsOnCpu, writeProbes } from '../../src/probe/run.js'
+
+describe('a shell exit status as a probe result', () => {
+  it.each([
+    [42, { ok: true }],
+    [127, { ok: false, error: 'interpreter missing' }],
+    [126, { ok: false, error: 'exec failed' }],
+    [139, { ok: false, error: 'crashed', detail: 'killed by signal 11' }],
+    [2, { ok: false, error: 'wrong exit code', detail: 'exit code 2, expected 42' }],
+    [0, { ok: false, error: 'wrong exit code' }]
+  ])('%i', (status, expected) => expect(fromStatus(status)).toMatchObject(expected))
+})
+
+describe('running probes from one shell', () => {
+  it('reports each file by its own status, including ones that do not exist', async () => {
+    const results = await runProbes(
+      new Map([
+        ['true', '/bin/true'],
+        ['false', '/bin/false'],
+        ['gone', '/nonexistent/probe']
+      ])
+    )
+    expect(results.get('true')).toMatchObject({ ok: false, error: 'wrong exit code', detail: 'exit code 0, expected 42' })
+    expect(results.get('false')).toMatchObject({ ok: false, detail: 'exit code 1, expected 42' })
+    expect(results.get('gone')).toMatchObject({ ok: false, error: 'interpreter missing' })
+  })
+})
+
+describe('a probe that does not exit', () => {
+  it('is killed at the time limit with everything it started, and reported as timed out', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hang-'))
+    const marker = join(dir, 'still-running')
+    const slow = join(dir, 'slow')
+    // a child of the probe that would outlive it, touching a file if it was not killed
+    writeFileSync(slow, `#!/bin/sh\n(sleep 2; touch ${marker}) &\nsleep 30\nexit 42\n`, { mode: 0o755 })
+    const results = await runProbes(
+      new Map([
+        ['riscv64', slow],
+        ['true', '/bin/true']
+      ]),
+      500
+    )
+    expect(results.get('riscv64')).toEqual({ ok: false, error: 'timed out', detail: 'no exit in 0.5s' })
+    expect(results.get('true')).toMatchObject({ error: 'wrong exit code' })
+    await new Promise(r => setTimeout(r, 2500))
+    expect(existsSync(marker)).toBe(false)
+  })
+})
+
+describe('the early start', () => {
+  const env = (over: Record<string, string>): NodeJS.ProcessEnv => ({
+    RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'early-')),
+    ...over
+  })
+
+  it('probes the host for a valid platforms input, in a scratch directory of its own', async () => {
+    const e = env({ INPUT_PLATFORMS: 'arm64, s390x' })
+    const early = startHostProbes(e)
+    expect(early?.requested).not.toBe('all')
+    const r = await early?.probing
+    expect(r?.probes.size).toBe(10)
+    expect(r?.before.get(process.arch === 'x64' ? 'amd64' : 'arm64')).toEqual({ ok: true })
+    expect([...(r?.before.keys() ?? [])]).toEqual(expect.arrayContaining(['arm64', 's390x']))
+    expect(early?.scratchDir.startsWith(join(e.RUNNER_TEMP ?? '', 'setup-qemu-'))).toBe(true)
+    expect(r?.probes.get('s390x')).toBe(join(early?.scratchDir ?? '', 'probes', 'probe-s390x'))
+    expect(typeof r?.seen).toBe('string')
+    // a second run gets a directory of its own
+    expect(startHostProbes(e)?.scratchDir).not.toBe(early?.scratchDir)
+  })
+
+  it('leaves a bad input and the post step to main', () => {
+    expect(startHostProbes(env({ INPUT_PLATFORMS: 'arm65' }))).toBeUndefined()
+    expect(startHostProbes(env({ STATE_isPost: 'true' }))).toBeUndefined()
+    expect(isPostStep({ STATE_isPost: 'true' })).toBe(true)
+    expect(isPostStep({})).toBe(false)
+  })
+})
+
+describe("the CPU's own answer", () => {
+  it('is asked where no entry can claim the probe: the host platform runs, a foreign one does not', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cpu-'))
+    const own = fromNodeArch(process.arch)
+    const foreign = byArch(process.arch === 's390x' ? 'arm64' : 's390x')
+    const probes = writeProbes(dir, own ? [own, foreign] : [foreign])
+    const ownAnswer = own ? await runsOnCpu(probes.get(own.arch) ?? '') : undefined
+    // a machine whose kernel gives a user namespace no binfmt_misc of its own says so instead
+    if (ownAnswer && 'unknown' in ownAnswer) {
+      expect(ownAnswer.unknown).toMatch(/binfmt_misc|user namespace/)
+      return
+    }
+    expect(ownAnswer).toEqual({ runs: true })
+    expect(await runsOnCpu(probes.get(foreign.arch) ?? '')).toEqual({ runs: false })
+  })
+})
+
+describe('which probes run', () => {
+  it('the host family and what was asked for; everything for all or an unknown host', () => {
+    expect(probesToRun([byArch('s390x')], 'x64').map(p => p.arch)).toEqual(['amd64', '386', 's390x'])
+    expect(probesToRun([byArch('amd64')], 'arm64').map(p => p.arch)).toEqual(['amd64', 'arm64', 'arm'])
+    expect(probesToRun('all', 'x64')).toHaveLength(10)
+    expect(probesToRun([], 'sparc')).toHaveLength(10)
+  })
+})

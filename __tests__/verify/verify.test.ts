@@ -1,0 +1,91 @@
+import { describe, expect, it } from '@jest/globals'
+import { parseEntry } from '../../src/binfmt/entry.js'
+import { chrootResult, explain, writeErrors } from '../../src/verify/verify.js'
+
+describe('what the writes explain', () => {
+  it('a failed write, and an entry the helper said it added that this host does not show', () => {
+    const errors = writeErrors(
+      [
+        {
+          change: { op: 'add', name: 'qemu-aarch64', line: '' },
+          status: 'failed',
+          error: 'sh: write error: No such file or directory'
+        },
+        { change: { op: 'add', name: 'qemu-s390x', line: '' }, status: 'ok' },
+        { change: { op: 'add', name: 'qemu-riscv64', line: '' }, status: 'ok' },
+        { change: { op: 'remove', name: 'qemu-ppc64le' }, status: 'ok' }
+      ],
+      new Map([['qemu-riscv64', parseEntry('qemu-riscv64', 'enabled\n')]])
+    )
+    expect([...errors]).toEqual([
+      ['arm64', 'registration failed: sh: write error: No such file or directory'],
+      [
+        's390x',
+        expect.stringMatching(
+          /^the helper registered qemu-s390x, but this host's binfmt_misc does not show it: .*user-namespaced engine/
+        )
+      ]
+    ])
+  })
+})
+
+describe('why a probe failed', () => {
+  const f = parseEntry('qemu-riscv64', 'enabled\ninterpreter /usr/bin/qemu-riscv64\nflags: F\n')
+  const p = parseEntry('qemu-riscv64', 'enabled\ninterpreter /usr/libexec/riscv64-binfmt-P\nflags: P\n')
+  it.each([
+    [
+      'no handler at all',
+      { ok: false, error: 'exec failed' },
+      undefined,
+      undefined,
+      'no handler: nothing registered claims its binaries'
+    ],
+    [
+      'a disabled entry',
+      { ok: false, error: 'exec failed' },
+      undefined,
+      { ...p, enabled: false },
+      'no handler: the entry qemu-riscv64 is disabled'
+    ],
+    [
+      'an F interpreter that cannot be opened',
+      { ok: false, error: 'interpreter missing' },
+      f,
+      f,
+      'interpreter missing: /usr/bin/qemu-riscv64 cannot be opened'
+    ],
+    [
+      'a handler without F',
+      { ok: false, error: 'interpreter missing' },
+      p,
+      p,
+      'handler without F: qemu-riscv64 points at /usr/libexec/riscv64-binfmt-P, which does not exist here'
+    ],
+    [
+      'an emulator that crashed',
+      { ok: false, error: 'crashed', detail: 'killed by signal 11' },
+      f,
+      f,
+      'the emulator crashed (killed by signal 11)'
+    ]
+  ] as const)('%s', (_, result, handler, own, why) => expect(explain(result, handler, own)).toBe(why))
+})
+
+describe('a probe chrooted into an empty directory', () => {
+  it.each([
+    ['as root, chroot could not chroot', 125, false, undefined],
+    [
+      'as root, the emulator exited 1 in the empty root',
+      1,
+      false,
+      { ok: false, error: 'wrong exit code', detail: 'exit code 1, expected 42' }
+    ],
+    ['through sudo, which wanted a password', 1, true, undefined],
+    ['the emulator could not be found there (no F)', 127, false, { ok: false, error: 'interpreter missing' }],
+    ['it ran', 42, true, { ok: true }]
+  ])('%s', (_, status, viaSudo, expected) => {
+    const r = chrootResult(status, viaSudo)
+    if (expected === undefined) expect(r).toBeUndefined()
+    else expect(r).toMatchObject(expected)
+  })
+})

@@ -1,0 +1,22 @@
+/**
+ * The log, for text that may come from outside: entry names and interpreters from the kernel, engine
+ * output, image contents. A line break would let such text start a workflow command of its own, so
+ * every control character is shown as an escape instead.
+ */
+import * as core from '@actions/core'
+
+/** Text as it may be shown: control characters and line separators escaped, the rest as is. */
+export const printable = (text: string): string =>
+  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, c => {
+    const code = c.charCodeAt(0)
+    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`
+  })
+
+/** The same, for a cell of the job summary (HTML). */
+export const html = (text: string): string => printable(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
+
+export const info = (message: string): void => core.info(printable(message))
+export const notice = (message: string): void => core.notice(printable(message))
+export const warning = (message: string, props?: core.AnnotationProperties): void => core.warning(printable(message), props)
+export const error = (message: string, props?: core.AnnotationProperties): void => core.error(printable(message), props)
+export const debug = (message: string): void => core.debug(printable(message))

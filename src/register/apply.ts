@@ -1,0 +1,75 @@
+/**
+ * Stage 4 as main runs it: the writes the plan needs, recorded for post before any is made, so a step
+ * that stops part-way can still be undone, and a failure says exactly what the table lost.
+ */
+import { lineForEntry, isPlainName, type Entry } from '../binfmt/entry.js'
+import { readEntries } from '../binfmt/table.js'
+import { protectedPlatforms, type HostState } from '../host/inspect.js'
+import type { Inputs } from '../inputs/inputs.js'
+import * as log from '../log.js'
+import { plannedCleanup, saveCleanup } from '../state.js'
+import type { HelperRegistrar } from './helper.js'
+import { changesFor } from './plan.js'
+import type { Prepared } from './prepare.js'
+import type { ChangeResult } from './registrar.js'
+
+/** The entries that were there before and are gone now. */
+async function lost(before: ReadonlyMap<string, Entry>): Promise<string> {
+  const now = await readEntries()
+  const gone = [...before.keys()].filter(n => !now.has(n))
+  return gone.length
+    ? ` binfmt_misc no longer has ${gone.join(', ')}, which ${gone.length > 1 ? 'were' : 'was'} there before this step.`
+    : ''
+}
+
+export async function register(
+  prepared: Prepared,
+  host: HostState,
+  inputs: Inputs,
+  registrar: HelperRegistrar
+): Promise<ChangeResult[]> {
+  const { decisions, emulators } = prepared
+  for (const d of decisions) log.info(`${d.platform.platforms[0]}: ${d.action} (${d.reason})`)
+  // with cleanup, only what can be put back is taken away
+  const removable = (e: Entry): boolean => isPlainName(e.name) && (!inputs.cleanup || lineForEntry(e) !== undefined)
+  const changes = changesFor(decisions, host.entries, inputs.reset, prepared.interpreter, removable)
+  if (changes.length === 0) {
+    log.info('nothing to register')
+    return []
+  }
+  const save = (): void => {
+    if (!inputs.cleanup) return
+    saveCleanup({
+      ...plannedCleanup(changes, host.entries),
+      interpreterDir: emulators ? registrar.interpreterDir(emulators.key, emulators.dir) : '/',
+      native: protectedPlatforms(host).map(p => p.arch),
+      helperImage: inputs.helperImage,
+      privilege: inputs.privileged,
+      mode: registrar.mode,
+      timeout: inputs.timeout
+    })
+  }
+  save()
+  // only what acquire handed over is shown to the helper: its own snapshot, never the shared tool cache
+  const adds = changes.some(c => c.op === 'add')
+  const mounts =
+    emulators && adds ? [{ host: emulators.dir, target: registrar.interpreterDir(emulators.key, emulators.dir) }] : []
+  let results: ChangeResult[]
+  try {
+    results = await registrar.apply(changes, protectedPlatforms(host), mounts)
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}${await lost(host.entries)}${inputs.cleanup ? ' The post step puts back what it can.' : ''}`
+    )
+  }
+  save() // now with the privilege that worked, for post to use the same
+  for (const r of results) log.info(`${r.change.op} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`)
+  if (results.some(r => r.status === 'failed')) {
+    const missing = await lost(host.entries)
+    if (missing)
+      log.warning(
+        `${missing.trim()}${inputs.cleanup ? ' The post step puts back what it can.' : ' With cleanup: true the post step would put them back.'}`
+      )
+  }
+  return results
+}
