@@ -33,3 +33,60 @@ describe('outputs', () => {
     expect(o.qemuVersion).toBe('')
   })
 })
+
+describe('the job summary', () => {
+  it('is a table of text: what came from the kernel is never markup', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs')
+    const { join } = await import('node:path')
+    const { tmpdir } = await import('node:os')
+    const { writeSummary } = await import('../../src/report/report.js')
+    const file = join(mkdtempSync(join(tmpdir(), 'summary-')), 'summary.md')
+    writeFileSync(file, '')
+    const saved = process.env.GITHUB_STEP_SUMMARY
+    process.env.GITHUB_STEP_SUMMARY = file
+    try {
+      const arm64 = byArch('arm64')
+      const verdict: Verdict = {
+        platform: arm64,
+        native: false,
+        ok: false,
+        how: 'probe on the host',
+        reason: 'handler without F: <img src=x onerror=alert(1)>\r::warning::x'
+      }
+      await writeSummary(
+        [verdict],
+        [{ platform: arm64, action: 'keep', reason: 'kept the healthy entry there (/x<script>)' }],
+        [byArch('amd64')],
+        { platforms: 'linux/amd64', emulated: '', failed: 'linux/arm64', qemuVersion: '' },
+        { dir: '/d', has: new Set(['arm64']), key: 'k', origin: 'image', from: 'registry.example/binfmt<b>:1', version: '10<i>' },
+        'helper container (--cap-add SYS_ADMIN)'
+      )
+    } finally {
+      process.env.GITHUB_STEP_SUMMARY = saved
+    }
+    const html = readFileSync(file, 'utf8')
+    expect(html).toContain('<td>linux/amd64</td><td>native</td>')
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;\\x0d::warning::x')
+    expect(html).toContain('/x&#60;script&#62;')
+    expect(html).toContain('<code>registry.example/binfmt&#60;b&#62;:1</code>')
+    expect(html).not.toMatch(/<(img|script|b|i)\b/)
+    expect(html).not.toContain('\r')
+  })
+})
+
+describe('whether the step fails', () => {
+  const v = (arch: string, okay: boolean, native = false): Verdict => ({ platform: byArch(arch), native, ok: okay, how: 'test' })
+  it('fails for a named platform, not for one only all brought in while another emulated one works', async () => {
+    const { stepFailure } = await import('../../src/report/report.js')
+    const all = (): boolean => false
+    const named = (p: { arch: string }): boolean => p.arch === 'riscv64'
+    expect(stepFailure([v('arm64', true), v('riscv64', false)], all)).toBeUndefined()
+    expect(stepFailure([v('arm64', true), v('riscv64', false)], named)).toMatch(
+      /^1 of 2 requested platforms do not work: linux\/riscv64\./
+    )
+    expect(stepFailure([v('amd64', true, true), v('riscv64', false)], all)).toMatch(
+      /^no emulated platform works here: linux\/riscv64 failed/
+    )
+    expect(stepFailure([v('amd64', true, true)], all)).toBeUndefined()
+  })
+})

@@ -5,6 +5,7 @@
  * code, and real Debian busybox-static binaries and the project's probes run through them.
  */
 import { afterEach, beforeAll, describe, expect, it } from '@jest/globals'
+import { privateInstance } from './instance.js'
 import { execFileSync, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -31,12 +32,6 @@ const work = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-qemu-userns-'))
 const emulators = path.join(work, 'emulators')
 const registrar = new DirectRegistrar()
 
-function insidePrivateUserNamespace(): boolean {
-  // the initial namespace maps all ids: "0 0 4294967295"
-  const map = fs.readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/)
-  return !(map[0] === '0' && map[1] === '0' && map[2] === '4294967295')
-}
-
 const interpreter = (p: Platform): string => path.join(emulators, emulatorName(p))
 
 async function clear(): Promise<void> {
@@ -51,11 +46,6 @@ let native: Platform[] = []
 let probes = new Map<string, string>()
 
 beforeAll(async () => {
-  if (!insidePrivateUserNamespace()) {
-    throw new Error(
-      'refusing to run: these tests register entries and must run in a private user namespace (npm run test:userns)'
-    )
-  }
   // Debian's emulators, shaped as a source would shape them (-static names renamed)
   fs.mkdirSync(emulators)
   for (const p of PLATFORMS) {
@@ -63,8 +53,8 @@ beforeAll(async () => {
     if (fs.existsSync(file)) fs.copyFileSync(file, path.join(emulators, path.basename(file)))
   }
   await keepOnlyEmulators(emulators, 'all')
-  // a fresh instance of our own, over whatever this mount namespace inherited from the host
-  execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BINFMT_MISC])
+  // an instance of our own, over whatever this mount namespace inherited from the host
+  privateInstance()
   expect(fs.readdirSync(BINFMT_MISC).sort()).toEqual(['register', 'status'])
   const host = await inspectHost(path.join(work, 'probes'), 'all')
   expect(host.mount.mountedNow).toBe(false)

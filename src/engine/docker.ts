@@ -67,7 +67,8 @@ export class Docker {
    * only for another platform: a copy pulled for another host is not what this one runs).
    */
   async imageId(ref: string, platform?: string): Promise<string | undefined> {
-    const format = platform ? '{{.Id}} {{.Os}}/{{.Architecture}}{{with .Variant}}/{{.}}{{end}}' : '{{.Id}}'
+    // engines that never record a variant have no such key: `index` reads a missing one as empty
+    const format = platform ? '{{.Id}} {{.Os}}/{{.Architecture}}{{if index . "Variant"}}/{{index . "Variant"}}{{end}}' : '{{.Id}}'
     const r = await this.call(['image', 'inspect', '--format', format, ref])
     if (r.exitCode !== 0) return undefined
     const [id, has] = r.stdout.trim().split(/\s+/)

@@ -8,10 +8,10 @@ import { protectedPlatforms, type HostState } from '../host/inspect.js'
 import type { Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { plannedCleanup, saveCleanup } from '../state.js'
-import type { HelperRegistrar } from './helper.js'
+import type { PrivilegeMode } from './helper.js'
 import { changesFor } from './plan.js'
 import type { Prepared } from './prepare.js'
-import type { ChangeResult } from './registrar.js'
+import type { ChangeResult, Registrar } from './registrar.js'
 
 /** The entries that were there before and are gone now. */
 async function lost(before: ReadonlyMap<string, Entry>): Promise<string> {
@@ -26,7 +26,7 @@ export async function register(
   prepared: Prepared,
   host: HostState,
   inputs: Inputs,
-  registrar: HelperRegistrar
+  registrar: Registrar & { mode?: PrivilegeMode }
 ): Promise<ChangeResult[]> {
   const { decisions, emulators } = prepared
   for (const d of decisions) log.info(`${d.platform.platforms[0]}: ${d.action} (${d.reason})`)
