@@ -266,9 +266,16 @@ describe('in a private binfmt_misc instance', () => {
       detail: 'exit code 3, expected 42'
     })
     const wrong = await verify([{ platform: riscv, action: 'add', reason: '' }], probes, work)
-    expect(wrong[0].reason).toBe(`wrong exit code: ${fake} ran the probe but it gave exit code 3, expected 42`)
+    expect(wrong[0].reason).toBe(`the emulator ${fake} ran and exited with its own error (exit code 3, expected 42)`)
     const spawned = spawnSync(probes.get('riscv64') ?? '')
     expect(spawned.status).toBe(3)
+    // one that exits 127 itself is not taken for a missing interpreter, as the shell's status alone would
+    await registrar.apply([{ op: 'remove', name: 'qemu-riscv64' }], native)
+    const exit127 = path.join(work, 'exit127')
+    fs.writeFileSync(exit127, '#!/bin/sh\nexit 127\n', { mode: 0o755 })
+    await registrar.apply([{ op: 'add', name: 'qemu-riscv64', line: registrationLine(riscv, exit127, 'F') }], native)
+    const own127 = await verify([{ platform: riscv, action: 'add', reason: '' }], probes, work)
+    expect(own127[0].reason).toBe(`the emulator ${exit127} ran and exited with its own error (exit code 127, expected 42)`)
   })
 })
 

@@ -52,7 +52,7 @@ describe('why a probe failed', () => {
       { ok: false, error: 'interpreter missing' },
       f,
       f,
-      'interpreter missing: /usr/bin/qemu-riscv64 cannot be opened'
+      'interpreter missing: /usr/bin/qemu-riscv64 cannot be started (a dynamic emulator whose loader is missing?)'
     ],
     [
       'a handler without F',
@@ -67,6 +67,20 @@ describe('why a probe failed', () => {
       f,
       f,
       'the emulator crashed (killed by signal 11)'
+    ],
+    [
+      'an emulator that ran and exited 127 itself',
+      { ok: false, error: 'wrong exit code', detail: 'exit code 127, expected 42' },
+      f,
+      f,
+      'the emulator /usr/bin/qemu-riscv64 ran and exited with its own error (exit code 127, expected 42)'
+    ],
+    [
+      'an emulator for another host',
+      { ok: false, error: 'exec failed', detail: 'the kernel refused to run it' },
+      f,
+      f,
+      'the kernel refused to run /usr/bin/qemu-riscv64 (the kernel refused to run it): an emulator built for another host, or on a noexec mount'
     ]
   ] as const)('%s', (_, result, handler, own, why) => expect(explain(result, handler, own)).toBe(why))
 })

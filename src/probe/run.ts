@@ -47,9 +47,20 @@ export function writeProbes(dir: string, platforms: readonly Platform[]): Map<st
 export const runStatus = (file: string, argv: readonly string[] = []): Promise<number | undefined> =>
   inGroup(file, argv, 'ignore').then(r => r.status)
 
-/** Runs one probe on its own. */
-export const runProbe = (file: string): Promise<ProbeResult> =>
-  runStatus(file).then(status => (status === undefined ? timedOut(PROBE_TIMEOUT_MS) : fromStatus(status)))
+/**
+ * Runs one probe on its own, spawned directly: the errno of a failed exec says what the shell's status
+ * cannot, whether the interpreter could not be found (ENOENT) or an emulator ran and exited 127 itself.
+ */
+export async function runProbe(file: string): Promise<ProbeResult> {
+  const { status, errno } = await inGroup(file, [], 'ignore')
+  if (errno === 'ENOENT')
+    return { ok: false, error: 'interpreter missing', detail: 'the registered interpreter does not exist here' }
+  if (errno) return { ok: false, error: 'exec failed', detail: `the kernel refused to run it (${errno})` }
+  if (status === undefined) return timedOut(PROBE_TIMEOUT_MS)
+  if (status === PROBE_EXIT_CODE) return { ok: true }
+  if (status > 128) return { ok: false, error: 'crashed', detail: `killed by signal ${status - 128}` }
+  return { ok: false, error: 'wrong exit code', detail: `exit code ${status}, expected ${PROBE_EXIT_CODE}` }
+}
 
 /**
  * Spawns a command in a process group of its own and waits for it at most `limitMs`: an
@@ -60,23 +71,23 @@ function inGroup(
   argv: readonly string[],
   stdout: 'ignore' | 'pipe',
   limitMs = PROBE_TIMEOUT_MS
-): Promise<{ status?: number; out: string }> {
+): Promise<{ status?: number; errno?: string; out: string }> {
   return new Promise(resolve => {
     let out = ''
     let done = false
     const child = spawn(file, [...argv], { stdio: ['ignore', stdout, 'ignore'], detached: true })
-    const finish = (status?: number): void => {
+    const finish = (status?: number, errno?: string): void => {
       if (done) return
       done = true
       clearTimeout(timer)
-      resolve({ status, out })
+      resolve({ status, errno, out })
     }
     const timer = setTimeout(() => {
       if (child.pid) killGroup(child.pid)
       finish()
     }, limitMs)
     child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ENOENT' ? 127 : 126))
+    child.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ENOENT' ? 127 : 126, err.code))
     child.on('close', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)))
   })
 }

@@ -11,7 +11,7 @@ import { readEntries } from '../binfmt/table.js'
 import type { Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../host/inspect.js'
 import { PLATFORMS, entryName, type Platform } from '../platforms.js'
-import { fromStatus, runProbes, runStatus, type ProbeResult } from '../probe/run.js'
+import { fromStatus, runProbe, runProbes, runStatus, type ProbeResult } from '../probe/run.js'
 import type { Decision } from '../register/plan.js'
 import type { ChangeResult } from '../register/registrar.js'
 
@@ -71,10 +71,12 @@ export function explain(result: ProbeResult, handler: Entry | undefined, own: En
   switch (result.error) {
     case 'interpreter missing':
       return handler.flags.includes('F')
-        ? `interpreter missing: ${handler.interpreter} cannot be opened`
+        ? `interpreter missing: ${handler.interpreter} cannot be started (a dynamic emulator whose loader is missing?)`
         : `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`
+    case 'exec failed':
+      return `the kernel refused to run ${handler.interpreter} (${result.detail ?? 'exec failed'}): an emulator built for another host, or on a noexec mount`
     case 'wrong exit code':
-      return `wrong exit code: ${handler.interpreter} ran the probe but it gave ${result.detail}`
+      return `the emulator ${handler.interpreter} ran and exited with its own error (${result.detail})`
     case 'crashed':
       return `the emulator crashed (${result.detail})`
     default:
@@ -164,8 +166,11 @@ export async function verify(
       if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
       if (d.action === 'unavailable')
         return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
-      const onHost = results.get(d.platform.arch) ?? { ok: false, error: 'exec failed', detail: 'the probe did not run' }
-      const v = await verifyOne(d.platform, probes.get(d.platform.arch) ?? '', onHost, entries, scratchDir)
+      const file = probes.get(d.platform.arch) ?? ''
+      const batch = results.get(d.platform.arch) ?? { ok: false, error: 'exec failed', detail: 'the probe did not run' }
+      // the shell's status cannot tell a missing interpreter from an emulator that exits 127: ask again
+      const onHost = batch.error === 'interpreter missing' ? await runProbe(file) : batch
+      const v = await verifyOne(d.platform, file, onHost, entries, scratchDir)
       const error = errors.get(d.platform.arch)
       return !v.ok && error ? { ...v, reason: error } : v
     })
