@@ -8,13 +8,13 @@
 # one is compared against). Uses the end-to-end environment (test/e2e/setup.sh); registers on the host
 # and removes what it registered when it ends.
 set -uo pipefail
-cd "$(dirname "$0")/.."
-ROOT=$PWD
+cd "$(dirname "$0")/.." || exit 1
 export E2E=${E2E:-/tmp/setup-qemu-e2e}
 [ -f "$E2E/env" ] || bash test/e2e/setup.sh || exit 1
 bash test/e2e/setup.sh >/dev/null 2>&1 # make sure the services run
 # shellcheck disable=SC1091
 source "$E2E/env"
+# shellcheck source=test/e2e/lib.sh
 source test/e2e/lib.sh
 [ -f dist/index.js ] || npm run -s bundle
 N=${BENCH_RUNS:-7}
@@ -58,8 +58,22 @@ prepare() {
   esac
 }
 
+# the reference flow's entries last only where the host has binfmt_misc mounted (GitHub's runners do);
+# the action mounts it itself
+mounted || mount -t binfmt_misc binfmt_misc "$BM"
+# like for like: both flows must leave the same entries for the same request
+for plat in arm64 all; do
+  clear_qemu; reference "$plat" >/dev/null; theirs=$(entries)
+  clear_qemu; ours "$plat" >/dev/null; mine=$(entries)
+  if [ "$theirs" != "$mine" ]; then
+    echo "for $plat the reference flow registers [$theirs] and this action [$mine]: not a like-for-like comparison" >&2
+    exit 1
+  fi
+  echo "$plat: both register $mine" >&2
+done
+
 declare -A T
-for i in $(seq "$N"); do
+for _ in $(seq "$N"); do
   for plat in arm64 all; do
     for state in cold cached ready; do
       prepare "$state" ours "$plat"; T[ours,$plat,$state]+=" $(ours "$plat")"
@@ -87,8 +101,9 @@ pull=$(median "${T[pull]}")
   for plat in arm64 all; do
     for state in cold cached ready; do
       o=$(median "${T[ours,$plat,$state]}"); r=$(median "${T[ref,$plat,$state]}")
-      printf '%s    {"platforms": "%s", "state": "%s", "ours_ms": %d, "reference_ms": %d, "ratio": %s}' \
-        "$sep" "$plat" "$state" "$o" "$r" "$(awk -v o="$o" -v r="$r" 'BEGIN {printf "%.3f", o / r}')"
+      # as prettier writes it (the file is in its check): spaces inside braces, no trailing zeros
+      printf '%s    { "platforms": "%s", "state": "%s", "ours_ms": %d, "reference_ms": %d, "ratio": %s }' \
+        "$sep" "$plat" "$state" "$o" "$r" "$(awk -v o="$o" -v r="$r" 'BEGIN {x = sprintf("%.3f", o / r); sub(/0+$/, "", x); sub(/\.$/, "", x); print x}')"
       sep=$',\n'
     done
   done

@@ -5,7 +5,7 @@
 # runs the user-namespace integration tests and the end-to-end tests against the bundled action, and
 # stops what it started. Ends with one line: "N passed, N failed".
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 own_e2e=0
 [ -n "${E2E:-}" ] || { E2E=$(mktemp -d /tmp/setup-qemu-e2e.XXXXXX); own_e2e=1; }
 export E2E
@@ -37,9 +37,24 @@ trap teardown EXIT
 step "npm ci"
 npm ci --no-audit --no-fund >"$E2E/npm-ci.log" 2>&1 || { tail -30 "$E2E/npm-ci.log"; echo "0 passed, 1 failed"; exit 1; }
 
+# The lint step needs Debian's shellcheck, and runs before the test environment installs the rest
+need_shellcheck() {
+  command -v shellcheck >/dev/null && return 0
+  local attempt
+  for attempt in 1 2 3; do
+    # a mirror mid-sync fails an index now and then: update, install, and retry a while later
+    apt-get update -q >"$E2E/apt-shellcheck.log" 2>&1
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q shellcheck >>"$E2E/apt-shellcheck.log" 2>&1 && return 0
+    [ $attempt = 3 ] || sleep $((attempt * 15))
+  done
+  echo "could not install shellcheck:"; tail -20 "$E2E/apt-shellcheck.log"
+  return 1
+}
+
 step "type check and lint"
+need_shellcheck
 must "tsc" npm run -s build
-must "eslint" npm run -s lint
+must "lint (eslint, shellcheck)" npm run -s lint
 
 step "unit tests"
 NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile="$results/unit.json" 2>&1 | tail -40
@@ -63,7 +78,8 @@ tally_jest "$results/userns.json" "user-namespace tests"
 
 step "end-to-end tests (the bundled action, a real engine)"
 bash test/e2e/run.sh | tee "$results/e2e.log"
-e2e=$(tail -n 20 "$results/e2e.log" | sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' | tail -1)
+# its tally line is followed by one line per failed assertion, however many there are
+e2e=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1 \2/p' "$results/e2e.log" | tail -1)
 if [ -n "$e2e" ]; then
   passed=$((passed + ${e2e% *})); failed=$((failed + ${e2e#* }))
 else

@@ -93,6 +93,16 @@ async function checkOwnProbe(own: Platform, result: ProbeResult | undefined, pro
   )
 }
 
+/** The probes, with the entries there just before they ran. */
+async function probeAgainst(
+  probeDir: string,
+  requested: 'all' | readonly Platform[],
+  nodeArch: string
+): Promise<HostProbes & { seen: string }> {
+  const seen = fingerprint(await readEntries())
+  return { ...(await probeHost(probeDir, requested, nodeArch)), seen }
+}
+
 export async function inspectHost(
   probeDir: string,
   requested: 'all' | readonly Platform[],
@@ -101,20 +111,22 @@ export async function inspectHost(
   nodeArch: string = process.arch
 ): Promise<HostState> {
   const own = fromNodeArch(nodeArch)
-  const [mount, first] = await Promise.all([ensureMounted(), early ?? Promise.resolve(undefined)])
-  let seen = first?.seen
-  let probed: HostProbes | undefined = first
+  const first = (await early) ?? (await probeAgainst(probeDir, requested, nodeArch))
+  // before anything changes, mounting included
+  if (own) await checkOwnProbe(own, first.before.get(own.arch), probeDir)
+  const mount = await ensureMounted()
+  let seen = first.seen
+  let probed = first
   let entries = await readEntries()
   // the probes mean something only against the entries there while they ran: another job may change them
-  for (let tries = 0; !probed || seen !== fingerprint(entries); tries++) {
+  for (let tries = 0; seen !== fingerprint(entries); tries++) {
     if (tries === 3)
       throw new Error('binfmt_misc kept changing while this step looked at it (another job registering?): try again')
-    seen = fingerprint(entries)
-    probed = await probeHost(probeDir, requested, nodeArch)
+    probed = await probeAgainst(probeDir, requested, nodeArch)
+    seen = probed.seen
     entries = await readEntries()
   }
   const { probes, before } = probed
-  if (own) await checkOwnProbe(own, before.get(own.arch), probeDir)
   if (!(await globallyEnabled())) {
     throw new Error(
       'binfmt_misc is switched off on this host (its status file says disabled), so no emulator can run. ' +

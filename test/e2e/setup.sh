@@ -2,7 +2,14 @@
 # Installs and starts what the end-to-end tests and the benchmark need, from Debian's packages only:
 # a Docker engine, a registry on 127.0.0.1, QEMU static binaries, real foreign busybox binaries, and
 # the images the action is pointed at (a binfmt-like image and a busybox helper, pinned by digest).
-# Idempotent; writes $E2E/env with what it made. Stop it with teardown.sh.
+# Finds out which platforms this host runs natively by running a real binary (see native_platforms).
+# Idempotent; writes $E2E/env with what it made and found. Stop it with teardown.sh.
+#
+#   E2E_NATIVE_PROBE_BINARY=PATH  run PATH instead of Debian's busybox-static of the host's 32-bit
+#       sibling (i386 on amd64, armhf on arm64) to decide whether that sibling is native. Point it at a
+#       binary known not to run (e.g. an s390x one) to see the expectations of the other kind of machine;
+#       the action still probes the real kernel, so on a host where the sibling does run, exactly the
+#       assertions about native and emulated platforms then fail.
 set -euo pipefail
 E2E=${E2E:-/tmp/setup-qemu-e2e}
 REGISTRY_PORT=${REGISTRY_PORT:-5000}
@@ -14,7 +21,9 @@ mkdir -p "$E2E"
 chmod 755 "$E2E" # the unprivileged test users write their runs below it
 log() { printf '[setup] %s\n' "$*" >&2; }
 
-FOREIGN=(arm64 armhf s390x ppc64el mips64el)
+HOST_DEB=$(dpkg --print-architecture)
+FOREIGN=()
+for a in arm64 armhf s390x ppc64el mips64el i386; do [ "$a" = "$HOST_DEB" ] || FOREIGN+=("$a"); done
 
 apt_update() {
   # a mirror mid-sync fails some foreign indexes now and then: retry, then go on with what loaded
@@ -57,6 +66,56 @@ install_packages() {
     mkdir -p "$E2E/foreign/$a"
     dpkg-deb -x "$E2E/debs"/busybox-static_*_"$a".deb "$E2E/foreign/$a"
   done
+}
+
+# Which of the host's family it runs natively, found by running a real binary before anything is
+# registered: Debian's busybox-static of the 32-bit sibling (i386 on amd64, armhf on arm64). CPUs of
+# one kind of machine differ (some x86_64 ones do not run 32-bit code), so this is never assumed.
+# It runs in a private binfmt_misc instance (a user namespace of its own), where no entry can claim
+# the binary; where that cannot be mounted, directly, and only if the host has no binfmt_misc entry.
+# Writes NATIVE_PLATFORMS as the action lists them in its platforms output (table order), and what
+# the binary printed for `uname -m` when it ran (the kernel's name, not QEMU's).
+native_platforms() {
+  local own sibling="" sibling_platforms="" probe out rc=0
+  case $HOST_DEB in
+    amd64) own=linux/amd64 sibling=i386 sibling_platforms=linux/386 ;;
+    arm64) own=linux/arm64 sibling=armhf sibling_platforms=linux/arm/v7,linux/arm/v6 ;;
+    *) log "no 32-bit sibling to probe on $HOST_DEB"; own=linux/$HOST_DEB ;;
+  esac
+  NATIVE_PLATFORMS=$own NATIVE_PROBE_DEB=$sibling NATIVE_PROBE_PLATFORMS=$sibling_platforms NATIVE_PROBE_UNAME=""
+  [ -n "$sibling" ] || return 0
+  probe=${E2E_NATIVE_PROBE_BINARY:-$E2E/foreign/$sibling/bin/busybox}
+  [ -f "$probe" ] || { log "the nativeness probe $probe does not exist"; exit 1; }
+  # shellcheck disable=SC2016 # $0 is for the inner shell: the probe's path
+  local private='mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc && exec "$0" uname -m'
+  if unshare --user --map-root-user --mount sh -c 'mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc' 2>"$E2E/native-probe.log"; then
+    out=$(unshare --user --map-root-user --mount sh -c "$private" "$probe" 2>>"$E2E/native-probe.log") || rc=$?
+  else
+    local e
+    for e in /proc/sys/fs/binfmt_misc/*; do
+      [ -e "$e" ] || continue
+      case ${e##*/} in register | status) continue ;; esac
+      log "cannot find out whether $sibling runs natively: no private binfmt_misc instance here ($(cat "$E2E/native-probe.log")), and the host's has entries (${e##*/}) that could run it"
+      exit 1
+    done
+    out=$("$probe" uname -m 2>>"$E2E/native-probe.log") || rc=$?
+  fi
+  if [ $rc = 0 ] && [ -n "$out" ]; then
+    NATIVE_PLATFORMS=$own,$sibling_platforms NATIVE_PROBE_UNAME=$out
+    log "native: $NATIVE_PLATFORMS ($probe ran, uname -m: $out)"
+  else
+    local why; why=$(tr '\n' ' ' <"$E2E/native-probe.log")
+    log "native: $NATIVE_PLATFORMS ($probe does not run here: exit code $rc${why:+, ${why% }})"
+  fi
+}
+write_native() {
+  sed -i '/^export NATIVE_/d' "$E2E/env"
+  cat >>"$E2E/env" <<ENV
+export NATIVE_PLATFORMS=$NATIVE_PLATFORMS
+export NATIVE_PROBE_DEB=$NATIVE_PROBE_DEB
+export NATIVE_PROBE_PLATFORMS=$NATIVE_PROBE_PLATFORMS
+export NATIVE_PROBE_UNAME=$NATIVE_PROBE_UNAME
+ENV
 }
 
 # Users like GitHub's runner: in the docker group, one with sudo without a password, one without
@@ -167,10 +226,12 @@ start_http() {
 }
 
 install_packages
+native_platforms # before anything is registered
 runner_users
 start_dockerd
 start_registry
 build_images
 start_http http "$HTTP_PORT" "$E2E/www"
 start_http hang "$HANG_PORT" -
+write_native
 log "ready: $(tr '\n' ' ' <"$E2E/env")"
