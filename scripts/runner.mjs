@@ -5,7 +5,7 @@
  * GITHUB_STATE, GITHUB_STEP_SUMMARY, RUNNER_TEMP, RUNNER_TOOL_CACHE), then the post step with the
  * state main saved handed back as STATE_* variables.
  *
- *   node scripts/runner.mjs [--dir DIR] [--no-post] [--post-only] [input=value ...]
+ *   node scripts/runner.mjs [--dir DIR] [--no-post] [--post-only] [--quiet] [input=value ...]
  *   e.g. node scripts/runner.mjs platforms=arm64,s390x image=127.0.0.1:5000/binfmt:test@sha256:...
  *
  * The end-to-end tests and the benchmark import runAction from here.
@@ -69,7 +69,8 @@ export async function runAction({ dir, inputs = {}, post = true, env = {}, clear
     state: path.join(dir, 'state'),
     summary: path.join(dir, 'summary'),
     temp: path.join(dir, 'temp'),
-    toolcache: env.RUNNER_TOOL_CACHE ?? path.join(dir, 'toolcache')
+    // a tool cache shared between runs is given as RUNNER_TOOL_CACHE, in env or inherited
+    toolcache: env.RUNNER_TOOL_CACHE ?? (clearEnv ? undefined : process.env.RUNNER_TOOL_CACHE) ?? path.join(dir, 'toolcache')
   }
   fs.mkdirSync(files.temp, { recursive: true })
   fs.mkdirSync(files.toolcache, { recursive: true })
@@ -110,25 +111,39 @@ export async function runAction({ dir, inputs = {}, post = true, env = {}, clear
 
 async function cli(argv) {
   const opts = { inputs: {}, post: true }
+  let quiet = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]
     if (a === '--dir') opts.dir = argv[++i]
     else if (a === '--no-post') opts.post = false
     else if (a === '--post-only') opts.post = 'only'
+    else if (a === '--quiet') quiet = true
     else if (a.includes('=')) opts.inputs[a.slice(0, a.indexOf('='))] = a.slice(a.indexOf('=') + 1)
     else {
-      console.error('usage: node scripts/runner.mjs [--dir DIR] [--no-post] [--post-only] [input=value ...]')
+      console.error('usage: node scripts/runner.mjs [--dir DIR] [--no-post] [--post-only] [--quiet] [input=value ...]')
       process.exit(2)
     }
   }
   if (opts.dir) fs.mkdirSync(opts.dir, { recursive: true })
   const r = await runAction(opts)
-  if (opts.post !== 'only') process.stdout.write(r.mainLog)
-  if (opts.post) process.stdout.write(r.postLog)
-  console.log(
-    `--- outputs (main exit code ${r.rc ?? 'not run'}${r.postRc !== undefined ? `, post exit code ${r.postRc}` : ''}; files in ${r.dir})`
+  // for scripts: exit codes, main's time, and the outputs as NAME=VALUE lines, beside the logs
+  if (r.rc !== undefined) fs.writeFileSync(path.join(r.dir, 'main.rc'), `${r.rc}\n`)
+  if (r.ms !== undefined) fs.writeFileSync(path.join(r.dir, 'main.ms'), `${Math.round(r.ms)}\n`)
+  if (r.postRc !== undefined) fs.writeFileSync(path.join(r.dir, 'post.rc'), `${r.postRc}\n`)
+  fs.writeFileSync(
+    path.join(r.dir, 'outputs'),
+    Object.entries(r.outputs)
+      .map(([k, v]) => `${k}=${v}\n`)
+      .join('')
   )
-  for (const [k, v] of Object.entries(r.outputs)) console.log(`${k}=${v}`)
+  if (!quiet) {
+    if (opts.post !== 'only') process.stdout.write(r.mainLog)
+    if (opts.post) process.stdout.write(r.postLog)
+    console.log(
+      `--- outputs (main exit code ${r.rc ?? 'not run'}${r.postRc !== undefined ? `, post exit code ${r.postRc}` : ''}; files in ${r.dir})`
+    )
+    for (const [k, v] of Object.entries(r.outputs)) console.log(`${k}=${v}`)
+  }
   process.exit(r.rc ?? r.postRc ?? 0)
 }
 

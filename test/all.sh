@@ -57,7 +57,8 @@ must "tsc" npm run -s build
 must "lint (eslint, shellcheck)" npm run -s lint
 
 step "unit tests"
-NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile="$results/unit.json" 2>&1 | tail -40
+NODE_OPTIONS=--experimental-vm-modules npx jest --json --outputFile="$results/unit.json" \
+  --coverage --coverageReporters=json --coverageDirectory="$results/coverage/unit" 2>&1 | tail -40
 tally_jest "$results/unit.json" "unit tests"
 
 step "dist/ is what npm run bundle makes"
@@ -73,8 +74,12 @@ fi
 
 step "user-namespace integration tests (a private binfmt_misc instance)"
 unshare --user --map-root-user --mount --fork env NODE_OPTIONS=--experimental-vm-modules \
-  npx jest --config jest.userns.config.js --runInBand --json --outputFile="$results/userns.json" 2>&1 | tail -40
+  npx jest --config jest.userns.config.js --runInBand --json --outputFile="$results/userns.json" \
+  --coverage --coverageReporters=json --coverageDirectory="$results/coverage/userns" 2>&1 | tail -40
 tally_jest "$results/userns.json" "user-namespace tests"
+
+step "coverage of src/"
+node scripts/coverage.mjs "$results/coverage" "$results/coverage/unit" "$results/coverage/userns"
 
 step "end-to-end tests (the bundled action, a real engine)"
 bash test/e2e/run.sh | tee "$results/e2e.log"
@@ -85,6 +90,19 @@ if [ -n "$e2e" ]; then
 else
   failed=$((failed + 1)); broken+=("end-to-end tests did not finish")
 fi
+
+step "end-to-end tests in jest (hostile state, faults)"
+NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.e2e.config.js --runInBand --json \
+  --outputFile="$results/e2e-jest.json" 2>&1 | tail -60
+tally_jest "$results/e2e-jest.json" "end-to-end tests in jest"
+
+step "npm run demo, on the environment set up above"
+before_demo=$(for f in /proc/sys/fs/binfmt_misc/*; do echo "$f"; cat "$f" 2>/dev/null; done)
+npm run -s demo 2>&1 | tee "$results/demo.log"
+demo_rc=${PIPESTATUS[0]}
+must "demo exits 0" test "$demo_rc" = 0
+must "demo prints aarch64 from a container" grep -q -- '-> *aarch64$' "$results/demo.log"
+must "demo leaves binfmt_misc as it was" test "$before_demo" = "$(for f in /proc/sys/fs/binfmt_misc/*; do echo "$f"; cat "$f" 2>/dev/null; done)"
 
 for b in "${broken[@]}"; do echo "broken: $b"; done
 printf '\n%d passed, %d failed\n' "$passed" "$failed"

@@ -8,7 +8,7 @@ import { execFileSync, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { pausingHelper, slowMountHelper } from './images.js'
+import { pausingHelper, slowHelper } from './images.js'
 import { BM, IMG, act, clearEntries, docker, entries, env, leftContainers, register, snapshot, useHost } from './host.js'
 
 useHost()
@@ -77,7 +77,7 @@ describe('an engine error', () => {
 describe('a helper past its time limit', () => {
   it('is stopped and removed: no process, no container, and no entry appears later', async () => {
     clearEntries()
-    const r = await act('slow', { platforms: 'arm64', timeout: 3, image: IMG.image, 'helper-image': slowMountHelper(8) })
+    const r = await act('slow', { platforms: 'arm64', timeout: 3, image: IMG.image, 'helper-image': slowHelper(8) })
     expect(r.rc).toBe(1)
     expect(r.mainLog).toMatch(/did not finish within 3s\. .*The helper container setup-qemu-\S+ was stopped and removed/)
     expect(leftContainers()).toEqual([])

@@ -87,7 +87,9 @@ export function useHost(): void {
   let before: string[] = []
   beforeAll(() => {
     wasMounted = mounted()
-    before = wasMounted ? fs.readdirSync(BM) : []
+    // the tests set up entries of their own before the action runs: they need it mounted
+    if (!wasMounted) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BM])
+    before = fs.readdirSync(BM)
     if (entries().length > 0)
       throw new Error(`this host already has qemu-* entries (${entries().join(' ')}): the tests would change them`)
   })

@@ -1,5 +1,5 @@
 /**
- * Helper images with a fault of their own, made from the test helper image (busybox): a `mount` that
+ * Helper images with a fault of their own, made from the test helper image (busybox): a shell that
  * hangs, and a shell that pauses after every change it reports, so a test can stop it part-way.
  */
 import { execFileSync } from 'node:child_process'
@@ -31,10 +31,10 @@ function variant(tag: string, files: Record<string, string>): string {
   return ref
 }
 
-/** A helper whose `mount` takes `seconds` before it does anything. */
-export const slowMountHelper = (seconds: number): string =>
-  variant(`slow-mount-${seconds}`, {
-    'bin/mount': `#!/bin/busybox sh\n/bin/busybox sleep ${seconds}\nexec /bin/busybox mount "$@"\n`
+/** A helper whose shell takes `seconds` before it does anything (busybox runs its own applets: the shell it is). */
+export const slowHelper = (seconds: number): string =>
+  variant(`slow-${seconds}`, {
+    'bin/sh': `#!/bin/busybox ash\n/bin/busybox sleep ${seconds}\nexec /bin/busybox ash "$@"\n`
   })
 
 /** A helper whose shell sleeps `seconds` after each change it reports done. */

@@ -26,14 +26,14 @@ act() {
   local name=$1; shift
   # a post-only run reads the state its main left there
   [ "${1:-}" = --post-only ] || { rm -rf "${RUNS:?}/$name"; mkdir -p "$RUNS/$name"; }
-  RUNNER_QUIET=1 "$ROOT/scripts/runner.sh" --dir "$RUNS/$name" "$@"
+  node "$ROOT/scripts/runner.mjs" --quiet --dir "$RUNS/$name" "$@"
   RC=$?
 }
 # act_as USER NAME [input=value ...]: the same, as an unprivileged user (like GitHub's runner user)
 act_as() {
   local user=$1 name=$2; shift 2
   rm -rf "${RUNS:?}/$name"; mkdir -p "$RUNS/$name"; chown "$user" "$RUNS/$name"
-  runuser -u "$user" -- env RUNNER_QUIET=1 RUNNER_TOOL_CACHE="$RUNS/$name/toolcache" "$ROOT/scripts/runner.sh" --dir "$RUNS/$name" "$@"
+  runuser -u "$user" -- env RUNNER_TOOL_CACHE="$RUNS/$name/toolcache" "$(command -v node)" "$ROOT/scripts/runner.mjs" --quiet --dir "$RUNS/$name" "$@"
   RC=$?
 }
 out() { sed -n "s/^$2=//p" "$RUNS/$1/outputs"; }
