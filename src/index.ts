@@ -5,7 +5,7 @@
 import { isPostStep, probesInFlight } from './early.js'
 import * as core from '@actions/core'
 import { removeOwnContainers } from './engine/leftovers.js'
-import { killAll } from './engine/run.js'
+import { killAll } from './engine/command.js'
 import { printable } from './log.js'
 import { run } from './main.js'
 import { post } from './post/cleanup.js'

@@ -28,6 +28,17 @@ export const IMG = { image: env.BINFMT_IMAGE, 'helper-image': env.HELPER_IMAGE }
 
 const RUNS = path.join(E2E, 'runs-jest')
 
+/** The directory of a run `act` made, with its runner files. */
+export const runDir = (name: string): string => path.join(RUNS, name)
+
+/** An empty tool cache of its own, for runs that share one: give it as RUNNER_TOOL_CACHE. */
+export function toolCache(name: string): string {
+  const dir = path.join(RUNS, `${name}.toolcache`)
+  fs.rmSync(dir, { recursive: true, force: true })
+  fs.mkdirSync(dir, { recursive: true })
+  return dir
+}
+
 /** Runs the bundled action as the runner does, in a directory named after the run. */
 export function act(
   name: string,
@@ -39,6 +50,30 @@ export function act(
   fs.mkdirSync(dir, { recursive: true, mode: 0o777 })
   fs.chmodSync(dir, 0o777)
   return runAction({ dir, inputs, ...options })
+}
+
+/**
+ * The same as an unprivileged user, as GitHub's runner user is: the run's directory and the runner's
+ * files in it are the user's, and so is its own tool cache.
+ */
+export function actAs(
+  user: string,
+  name: string,
+  inputs: RunOptions['inputs'],
+  options: Omit<RunOptions, 'inputs' | 'dir' | 'wrap'> = {}
+): Promise<RunResult> {
+  const dir = path.join(RUNS, name)
+  fs.rmSync(dir, { recursive: true, force: true })
+  for (const d of ['temp', 'toolcache']) fs.mkdirSync(path.join(dir, d), { recursive: true })
+  for (const f of ['output', 'state', 'summary']) fs.writeFileSync(path.join(dir, f), '')
+  execFileSync('chown', ['-R', user, dir])
+  return runAction({
+    dir,
+    inputs,
+    ...options,
+    env: { RUNNER_TOOL_CACHE: path.join(dir, 'toolcache'), ...options.env },
+    wrap: ['runuser', '-u', user, '--']
+  })
 }
 
 export const entries = (): string[] =>
@@ -89,6 +124,11 @@ export function useHost(): void {
     wasMounted = mounted()
     // the tests set up entries of their own before the action runs: they need it mounted
     if (!wasMounted) execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BM])
+    if (entries().length > 0 && process.env.CI === 'true') {
+      // a CI machine is this run's own: what an earlier run left there goes
+      console.warn(`removing qemu-* entries an earlier run left on this CI machine: ${entries().join(' ')}`)
+      clearEntries(n => !n.startsWith('qemu-'))
+    }
     before = fs.readdirSync(BM)
     if (entries().length > 0)
       throw new Error(`this host already has qemu-* entries (${entries().join(' ')}): the tests would change them`)
@@ -112,9 +152,17 @@ const UNAME: Record<string, string> = {
   s390x: 's390x',
   ppc64el: 'ppc64le',
   mips64el: 'mips64',
-  i386: env.NATIVE_PROBE_UNAME ?? 'i686'
+  i386: 'i686',
+  // a family member the host runs natively reports the kernel's machine instead (a 32-bit busybox on an
+  // x86_64 kernel prints x86_64); setup.sh recorded what it printed
+  ...(env.NATIVE_PROBE_DEB && env.NATIVE_PROBE_UNAME ? { [env.NATIVE_PROBE_DEB]: env.NATIVE_PROBE_UNAME } : {})
 }
-const busybox = (deb: string): string => path.join(E2E, 'foreign', deb, 'bin', 'busybox')
+export const busybox = (deb: string): string => path.join(E2E, 'foreign', deb, 'bin', 'busybox')
+
+/** The same binary runs on the host at all, whatever it says it is. */
+export function hostExecs(deb: string): boolean {
+  return spawnSync(busybox(deb), ['true']).status === 0
+}
 
 /** A real foreign binary, nobody here wrote, runs on the host. */
 export function hostRuns(deb: string): boolean {
@@ -145,3 +193,53 @@ export const runnerLines = (log: string): string[] => log.split(/\r\n|\r|\n/)
 /** Containers this action left, found by its label. */
 export const leftContainers = (): string[] =>
   docker('ps', '--all', '--quiet', '--filter', 'label=io.github.setup-qemu.run').stdout.split('\n').filter(Boolean)
+
+/** The action's platform table, in its order: it lists native platforms first, then emulated ones, each in this order. */
+const TABLE = [
+  'linux/amd64',
+  'linux/386',
+  'linux/arm64',
+  'linux/arm/v7',
+  'linux/arm/v6',
+  'linux/riscv64',
+  'linux/ppc64le',
+  'linux/s390x',
+  'linux/mips64le',
+  'linux/mips64',
+  'linux/loong64'
+]
+export const isNative = (platform: string): boolean => NATIVE.includes(platform)
+/** The expected `emulated` output when these platforms are asked for. */
+export const emulatedOf = (...platforms: string[]): string => TABLE.filter(p => !isNative(p) && platforms.includes(p)).join(',')
+/** The expected `platforms` output: every native platform, then the emulated ones asked for. */
+export const platformsOf = (...platforms: string[]): string =>
+  [env.NATIVE_PLATFORMS, emulatedOf(...platforms)].filter(Boolean).join(',')
+/** QEMU's name for a platform, which is its binfmt_misc entry's name after `qemu-`. */
+export function cpuOf(platform: string): string {
+  const names: Record<string, string> = {
+    'linux/amd64': 'x86_64',
+    'linux/386': 'i386',
+    'linux/arm64': 'aarch64',
+    'linux/arm/v7': 'arm',
+    'linux/arm/v6': 'arm',
+    'linux/mips64le': 'mips64el',
+    'linux/loong64': 'loongarch64'
+  }
+  return names[platform] ?? platform.replace(/^linux\//, '')
+}
+/** The entries that must never exist here: one for each native platform's format. */
+export const nativeEntries = (): string[] => [...new Set(NATIVE.map(p => `qemu-${cpuOf(p)}`))].sort()
+
+/**
+ * The other member of the host's family that setup.sh ran (Debian's i386 or armhf busybox), and the
+ * platform it is; empty where there is none.
+ */
+export const SIBLING = env.NATIVE_PROBE_DEB ?? ''
+export const SIBLING_PLATFORM = (env.NATIVE_PROBE_PLATFORMS ?? '').split(',')[0]
+
+/** binfmt_misc's fields for entries as a distro or another tool writes them. */
+export const MAGIC = {
+  arm64: '\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00',
+  riscv64: '\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xf3\\x00',
+  mask: '\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff'
+}

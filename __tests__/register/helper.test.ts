@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
 import type { Docker, EngineInfo } from '../../src/engine/docker.js'
-import type { RunResult } from '../../src/engine/run.js'
+import type { RunResult } from '../../src/engine/command.js'
 import { TimeoutError } from '../../src/engine/timeout.js'
 import { HelperRegistrar, bindMount, helperArgs, parseAnswers } from '../../src/register/helper.js'
 import type { Change } from '../../src/register/registrar.js'

@@ -52,7 +52,7 @@ const inputs = (platforms: Inputs['platforms']): Inputs =>
   ({ platforms, named: platforms === 'all' ? [] : platforms, reset: false }) as unknown as Inputs
 const emulators = (archs: string[], complete = true): CachedEmulators => ({
   dir: '/cache',
-  has: new Set(archs),
+  archs: new Set(archs),
   key: 'k',
   origin: 'tool cache',
   from: 'test',

@@ -58,7 +58,14 @@ describe('the job summary', () => {
         [{ platform: arm64, action: 'keep', reason: 'kept the healthy entry there (/x<script>)' }],
         [byArch('amd64')],
         { platforms: 'linux/amd64', emulated: '', failed: 'linux/arm64', qemuVersion: '' },
-        { dir: '/d', has: new Set(['arm64']), key: 'k', origin: 'image', from: 'registry.example/binfmt<b>:1', version: '10<i>' },
+        {
+          dir: '/d',
+          archs: new Set(['arm64']),
+          key: 'k',
+          origin: 'image',
+          from: 'registry.example/binfmt<b>:1',
+          version: '10<i>'
+        },
         'helper container (--cap-add SYS_ADMIN)'
       )
     } finally {

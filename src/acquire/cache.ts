@@ -77,7 +77,15 @@ export async function findCached(key: string): Promise<CachedEmulators | undefin
     }
     const hashed = meta.sha256
     const has = new Set([...(await emulatorsIn(dir))].filter(a => PLATFORMS.some(p => p.arch === a && hashed[emulatorName(p)])))
-    return { dir, has, key, version: meta.version, origin: 'tool cache', from: redactUrl(meta.from), complete: meta.complete }
+    return {
+      dir,
+      archs: has,
+      key,
+      version: meta.version,
+      origin: 'tool cache',
+      from: redactUrl(meta.from),
+      complete: meta.complete
+    }
   } catch {
     return undefined
   }
@@ -85,7 +93,7 @@ export async function findCached(key: string): Promise<CachedEmulators | undefin
 
 /** Whether the entry can answer the request: it holds all the source has, or every wanted platform. */
 export const covers = (cached: CachedEmulators, wanted: 'all' | readonly Platform[]): boolean =>
-  cached.complete || (wanted !== 'all' && wanted.every(p => cached.has.has(p.arch)))
+  cached.complete || (wanted !== 'all' && wanted.every(p => cached.archs.has(p.arch)))
 
 /**
  * This run's own copy of the wanted emulators of a cache entry, in workDir: hard links where the
@@ -102,7 +110,7 @@ export async function useCached(
   retry = true
 ): Promise<Emulators | undefined> {
   if (!covers(cached, wanted)) return undefined
-  const need = PLATFORMS.filter(p => cached.has.has(p.arch) && (wanted === 'all' || wanted.includes(p)))
+  const need = PLATFORMS.filter(p => cached.archs.has(p.arch) && (wanted === 'all' || wanted.includes(p)))
   const snap = await fs.mkdtemp(path.join(workDir, 'cache-'))
   try {
     const problem = await snapshot(cached.dir, snap, need, cached.key, host)
@@ -113,7 +121,7 @@ export async function useCached(
     }
     return {
       dir: snap,
-      has: new Set(need.map(p => p.arch)),
+      archs: new Set(need.map(p => p.arch)),
       key: cached.key,
       version: cached.version,
       origin: 'tool cache',
@@ -203,7 +211,7 @@ async function publish(e: Emulators, complete: boolean, host: Platform): Promise
   const final = path.join(base, arch)
   // tc.find takes an entry only with this marker; it is written last
   const marker = `${final}.complete`
-  const names = PLATFORMS.filter(p => e.has.has(p.arch))
+  const names = PLATFORMS.filter(p => e.archs.has(p.arch))
     .map(emulatorName)
     .sort()
   await fs.mkdir(base, { recursive: true })

@@ -5,7 +5,7 @@
 import * as tc from '@actions/tool-cache'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { run } from '../engine/run.js'
+import { runCommand } from '../engine/command.js'
 import { withTimeout } from '../engine/timeout.js'
 import { InputError } from '../inputs/validate.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
@@ -87,15 +87,15 @@ export class DownloadSource implements EmulatorSource {
     log.info(`sha256 ${this.target.sha256} matches`)
 
     // extract only what is asked for (and what the cache already had, so the cache only grows)
-    const listing = await run('tar', ['-tzf', file], { timeout: 120 })
+    const listing = await runCommand('tar', ['-tzf', file], { timeout: 120 })
     if (listing.exitCode !== 0) throw new Error(`${this.from} is not a .tar.gz: ${listing.stderr.trim()}`)
-    const keep = wanted === 'all' ? 'all' : PLATFORMS.filter(p => wanted.includes(p) || cached?.has.has(p.arch))
+    const keep = wanted === 'all' ? 'all' : PLATFORMS.filter(p => wanted.includes(p) || cached?.archs.has(p.arch))
     const members = selectMembers(listing.stdout.split('\n'), keep)
     if (members.length === 0) throw new Error(`${this.from} holds no qemu-<cpu> emulator that was asked for`)
     // not tc.extractTar: it puts `-C dir` after the flags, and GNU tar applies -C only to the member
     // names that follow it, so naming members there would extract them into the working directory
     const dir = await fs.mkdtemp(path.join(this.workDir, 'download-'))
-    const extracted = await run('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 })
+    const extracted = await runCommand('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 })
     if (extracted.exitCode !== 0) throw new Error(`could not extract ${this.from}: ${extracted.stderr.trim()}`)
     await fs.rm(file, { force: true })
     await keepOnlyEmulators(dir, 'all')
@@ -104,7 +104,7 @@ export class DownloadSource implements EmulatorSource {
     if (has.size === 0) throw new Error(`${this.from} holds no qemu-<cpu> emulator that runs on this ${host.cpu} host`)
     const e: Emulators = {
       dir,
-      has,
+      archs: has,
       key: this.target.sha256,
       version: await qemuVersion(dir, has),
       origin: 'download',

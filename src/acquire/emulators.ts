@@ -4,7 +4,7 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { run } from '../engine/run.js'
+import { runCommand } from '../engine/command.js'
 import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
 import { fileProblem } from './elf.js'
 import * as log from '../log.js'
@@ -104,7 +104,7 @@ export async function qemuVersion(dir: string, has: ReadonlySet<string>): Promis
   const p = PLATFORMS.find(q => has.has(q.arch))
   if (!p) return undefined
   try {
-    const r = await run(path.join(dir, emulatorName(p)), ['--version'], { timeout: 30 })
+    const r = await runCommand(path.join(dir, emulatorName(p)), ['--version'], { timeout: 30 })
     return /version\s+([0-9][^\s,()]*)/.exec(r.stdout)?.[1]
   } catch {
     return undefined

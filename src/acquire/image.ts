@@ -58,7 +58,7 @@ export class ImageSource implements EmulatorSource {
     await dropForeign(dir, host)
     const has = await emulatorsIn(dir)
     if (has.size === 0) throw new Error(`image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host`)
-    const e: Emulators = { dir, has, key, version: await qemuVersion(dir, has), origin: 'image', from: this.from }
+    const e: Emulators = { dir, archs: has, key, version: await qemuVersion(dir, has), origin: 'image', from: this.from }
     return this.useCache ? storeInCache(e, true) : e
   }
 }

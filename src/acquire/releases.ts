@@ -1,6 +1,6 @@
 /**
  * Known release tarballs of the pinned QEMU build, with their SHA-256. Only values from public sources
- * go here (see shared/reference/binfmt-facts.md); a host arch without one needs `download-sha256`.
+ * go here (the update-pins workflow keeps them current); a host arch without one needs `download-sha256`.
  */
 
 export interface Release {

@@ -11,7 +11,7 @@ export interface Emulators {
    */
   dir: string
   /** arch ids of the platforms there is an emulator for in dir (from a cache hit, only the wanted ones) */
-  has: ReadonlySet<string>
+  archs: ReadonlySet<string>
   /** what the content is known by (image digest, tarball checksum): names the cache entry and the interpreter path */
   key: string
   /** QEMU's version, where the emulators say it */

@@ -4,7 +4,7 @@
  */
 import * as io from '@actions/io'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
-import { run, type RunResult } from './run.js'
+import { runCommand, type RunResult } from './command.js'
 import { TimeoutError } from './timeout.js'
 
 export interface EngineInfo {
@@ -26,7 +26,7 @@ export class Docker {
 
   async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer): Promise<RunResult> {
     try {
-      return await run(this.bin, args, { timeout, input })
+      return await runCommand(this.bin, args, { timeout, input })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new TimeoutError(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
@@ -79,7 +79,7 @@ export class Docker {
   async pull(ref: string, platform?: string): Promise<void> {
     let r: RunResult
     try {
-      r = await run(this.bin, ['pull', '--quiet', ...(platform ? ['--platform', platform] : []), ref], {
+      r = await runCommand(this.bin, ['pull', '--quiet', ...(platform ? ['--platform', platform] : []), ref], {
         timeout: this.networkTimeout
       })
     } catch (err) {

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path'
 import { BINFMT_MISC, exists } from '../binfmt/table.js'
-import { run } from '../engine/run.js'
+import { runCommand } from '../engine/command.js'
 
 export interface MountResult {
   /** true when this run mounted it (it stays mounted: see ensureMounted) */
@@ -25,7 +25,7 @@ export async function ensureMounted(dir = BINFMT_MISC): Promise<MountResult> {
   const errors: string[] = []
   for (const [tool, args] of attempts) {
     try {
-      const r = await run(tool, args, { timeout: 30 })
+      const r = await runCommand(tool, args, { timeout: 30 })
       if (r.exitCode === 0 && (await exists(path.join(dir, 'register')))) {
         return { mountedNow: true, how: [tool, ...args].join(' ') }
       }

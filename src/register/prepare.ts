@@ -30,7 +30,7 @@ function requestedPlatforms(
   if (inputs.platforms !== 'all') return inputs.platforms
   // a cache entry that holds only some emulators cannot say what `all` is
   if (!emulators || ('complete' in emulators && !emulators.complete)) return undefined
-  return PLATFORMS.filter(p => emulators.has.has(p.arch) && !host.native.includes(p) && !host.undecided.has(p.arch))
+  return PLATFORMS.filter(p => emulators.archs.has(p.arch) && !host.native.includes(p) && !host.undecided.has(p.arch))
 }
 
 export async function prepare(inputs: Inputs, host: HostState, source: EmulatorSource, registrar: Registrar): Promise<Prepared> {
@@ -46,7 +46,7 @@ export async function prepare(inputs: Inputs, host: HostState, source: EmulatorS
       entries: host.entries,
       before: host.before,
       // a cache entry with only some emulators cannot say a platform is missing from the source
-      has: emulators && (!('complete' in emulators) || emulators.complete) ? emulators.has : undefined,
+      has: emulators && (!('complete' in emulators) || emulators.complete) ? emulators.archs : undefined,
       reset: inputs.reset,
       interpreter: emulators && interpreter
     })
@@ -64,7 +64,7 @@ export async function prepare(inputs: Inputs, host: HostState, source: EmulatorS
     const helperReady = registrar.prepare().catch(() => undefined)
     const [e] = await Promise.all([source.acquire(wanted), helperReady])
     log.info(`emulators from ${e.origin}: ${e.from}`)
-    log.info(`has: ${[...e.has].join(', ')}${e.version ? ` (QEMU ${e.version})` : ''}`)
+    log.info(`has: ${[...e.archs].join(', ')}${e.version ? ` (QEMU ${e.version})` : ''}`)
     return e
   })
   return planWith(emulators) ?? { decisions: [], emulators, interpreter: () => '' }

@@ -9,12 +9,12 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { cacheVersion, findCached, storeInCache, useCached } from '../src/acquire/cache.js'
-import { ImageSource } from '../src/acquire/image.js'
-import type { Emulators } from '../src/acquire/source.js'
-import { Docker } from '../src/engine/docker.js'
-import { PLATFORMS, byArch, emulatorName, fromNodeArch, type Platform } from '../src/platforms.js'
-import { buildProbe } from '../src/probe/elf.js'
+import { cacheVersion, findCached, storeInCache, useCached } from '../../src/acquire/cache.js'
+import { ImageSource } from '../../src/acquire/image.js'
+import type { Emulators } from '../../src/acquire/source.js'
+import { Docker } from '../../src/engine/docker.js'
+import { PLATFORMS, byArch, emulatorName, fromNodeArch, type Platform } from '../../src/platforms.js'
+import { buildProbe } from '../../src/probe/elf.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -38,7 +38,7 @@ function emulators(key: string, arches: string[], opts: { seed?: number; size?: 
   const dir = tmp('emus')
   for (const a of arches)
     fs.writeFileSync(path.join(dir, emulatorName(byArch(a))), hostElf(opts.seed ?? 1, opts.size), { mode: 0o755 })
-  return { dir, has: new Set(arches), key, origin: 'image', from: opts.from ?? 'registry.example/binfmt:x' }
+  return { dir, archs: new Set(arches), key, origin: 'image', from: opts.from ?? 'registry.example/binfmt:x' }
 }
 
 const entryDir = (key: string): string =>
@@ -138,7 +138,7 @@ describe('readers', () => {
     await storeInCache(emulators(key, ['arm64', 's390x', 'riscv64']), true)
     const cached = await findCached(key)
     expect(cached).toMatchObject({ dir: entryDir(key), complete: true, key })
-    expect([...(cached?.has ?? [])].sort()).toEqual(['arm64', 'riscv64', 's390x'])
+    expect([...(cached?.archs ?? [])].sort()).toEqual(['arm64', 'riscv64', 's390x'])
 
     // an emulator this run does not need is not looked at
     const other = path.join(entryDir(key), 'qemu-s390x')
@@ -146,7 +146,7 @@ describe('readers', () => {
     fs.renameSync(`${other}.x`, other)
     const { result: e, log } = await logOf(() => useCached(cached!, [byArch('arm64')], workDir))
     expect(log).not.toContain('::warning::')
-    expect(e?.has).toEqual(new Set(['arm64']))
+    expect(e?.archs).toEqual(new Set(['arm64']))
     expect(fs.readdirSync(e!.dir)).toEqual(['qemu-aarch64'])
   })
 
@@ -249,7 +249,7 @@ describe('writers', () => {
     await storeInCache(emulators(key, ['arm64', 's390x', 'riscv64'], { seed: 2 }), true)
     await storeInCache(emulators(key, ['arm64'], { seed: 3 }), false)
     expect([ino('.'), ino('qemu-aarch64'), ino(META)]).toEqual(before)
-    expect((await findCached(key))?.has).toEqual(new Set(['arm64', 's390x']))
+    expect((await findCached(key))?.archs).toEqual(new Set(['arm64', 's390x']))
   })
 
   it('never show a half-written entry: it is written aside and renamed into place', async () => {
@@ -269,7 +269,7 @@ describe('writers', () => {
     }
     const r = await watcher.stop()
     expect(r.bad).toBe(0)
-    expect((await findCached(key))?.has.size).toBe(4)
+    expect((await findCached(key))?.archs.size).toBe(4)
   })
 
   it('replace an invalid entry atomically, and leave nothing aside', async () => {
@@ -279,7 +279,7 @@ describe('writers', () => {
     expect(await findCached(key)).toBeUndefined()
     await storeInCache(emulators(key, ['arm64']), true)
     const e = await useCached((await findCached(key))!, 'all', workDir)
-    expect(e?.has).toEqual(new Set(['arm64']))
+    expect(e?.archs).toEqual(new Set(['arm64']))
     expect(fs.readdirSync(path.dirname(entryDir(key))).sort()).toEqual([os.arch(), `${os.arch()}.complete`])
   })
 
@@ -287,9 +287,9 @@ describe('writers', () => {
     const key = 'b5'.repeat(32)
     await storeInCache(emulators(key, ['arm64']), false)
     await storeInCache(emulators(key, ['arm64', 's390x']), false)
-    expect((await findCached(key))?.has).toEqual(new Set(['arm64', 's390x']))
+    expect((await findCached(key))?.archs).toEqual(new Set(['arm64', 's390x']))
     await storeInCache(emulators(key, ['riscv64']), false) // would lose two: left alone
-    expect((await findCached(key))?.has).toEqual(new Set(['arm64', 's390x']))
+    expect((await findCached(key))?.archs).toEqual(new Set(['arm64', 's390x']))
   })
 
   it('do not keep credentials of a download URL', async () => {

@@ -10,12 +10,12 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { DownloadSource } from '../src/acquire/download.js'
-import { ImageSource } from '../src/acquire/image.js'
-import { CONTAINER_LABEL } from '../src/constants.js'
-import { Docker } from '../src/engine/docker.js'
-import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../src/platforms.js'
-import { buildProbe } from '../src/probe/elf.js'
+import { DownloadSource } from '../../src/acquire/download.js'
+import { ImageSource } from '../../src/acquire/image.js'
+import { CONTAINER_LABEL } from '../../src/constants.js'
+import { Docker } from '../../src/engine/docker.js'
+import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../../src/platforms.js'
+import { buildProbe } from '../../src/probe/elf.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -100,7 +100,7 @@ esac
     fs.writeFileSync(path.join(bin, 'qemu-s390x'), buildProbe(foreign), { mode: 0o755 })
     fs.writeFileSync(path.join(bin, 'qemu-riscv64'), '#!/bin/sh\nexit 42\n', { mode: 0o755 })
     const e = await new ImageSource(ref, d.docker, true, workDir).acquire('all')
-    expect([...e.has]).toEqual(['arm64'])
+    expect([...e.archs]).toEqual(['arm64'])
     expect(fs.readdirSync(e.dir)).toEqual(['qemu-aarch64'])
     expect(out).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
     expect(out).toContain('::warning::qemu-riscv64 is not an ELF file')
@@ -153,7 +153,7 @@ esac
     expect(d.calls().length).toBe(before)
     expect(e.origin).toBe('tool cache')
     expect(path.dirname(e.dir)).toBe(workDir)
-    expect([...e.has]).toEqual(['s390x'])
+    expect([...e.archs]).toEqual(['s390x'])
   })
 })
 
@@ -199,7 +199,7 @@ describe('source download', () => {
       ['qemu-riscv64', hostElf(6)]
     ])
     const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30).acquire('all')
-    expect([...e.has].sort()).toEqual(['arm64', 'riscv64', 's390x'])
+    expect([...e.archs].sort()).toEqual(['arm64', 'riscv64', 's390x'])
     const body = (cpu: string): string => sha(fs.readFileSync(path.join(e.dir, `qemu-${cpu}`)))
     expect(body('aarch64')).toBe(sha(hostElf(2))) // the same member twice: tar keeps the last
     expect(body('s390x')).toBe(sha(hostElf(4))) // `qemu-x` before `./qemu-x`
@@ -212,7 +212,7 @@ describe('source download', () => {
       ['qemu-s390x', buildProbe(foreign)]
     ])
     const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, true, workDir, 30).acquire('all')
-    expect([...e.has]).toEqual(['arm64'])
+    expect([...e.archs]).toEqual(['arm64'])
     expect(out).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
     const meta = fs.readFileSync(
       path.join(process.env.RUNNER_TOOL_CACHE as string, 'setup-qemu', `0.0.0-k${t.sha256}`, os.arch(), 'setup-qemu.json'),

@@ -1,12 +1,12 @@
 import { describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { commandLine, run } from '../../src/engine/run.js'
+import { commandLine, runCommand } from '../../src/engine/command.js'
 
 const alive = (marker: string): string => execFileSync('sh', ['-c', `pgrep -f "^${marker}" || true`], { encoding: 'utf8' }).trim()
 
 describe('running a command', () => {
   it('gives its exit code and output, and passes input', async () => {
-    expect(await run('sh', ['-c', 'cat; echo err >&2; exit 3'], { timeout: 10, input: Buffer.from('in') })).toEqual({
+    expect(await runCommand('sh', ['-c', 'cat; echo err >&2; exit 3'], { timeout: 10, input: Buffer.from('in') })).toEqual({
       exitCode: 3,
       stdout: 'in',
       stderr: 'err\n'
@@ -16,7 +16,7 @@ describe('running a command', () => {
   it('past its time limit, kills the command and what it started', async () => {
     const marker = `setup-qemu-test-${process.pid}-${Date.now()}`
     await expect(
-      run('bash', ['-c', `(exec -a ${marker}-child sleep 30) & exec -a ${marker} sleep 30`], { timeout: 1 })
+      runCommand('bash', ['-c', `(exec -a ${marker}-child sleep 30) & exec -a ${marker} sleep 30`], { timeout: 1 })
     ).rejects.toThrow(/did not finish within 1s/)
     await new Promise(r => setTimeout(r, 200))
     expect(alive(marker)).toBe('')
@@ -26,7 +26,7 @@ describe('running a command', () => {
     const out: string[] = []
     const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
     try {
-      await run('true', ['a b', '--x=1'], { timeout: 10 })
+      await runCommand('true', ['a b', '--x=1'], { timeout: 10 })
     } finally {
       write.mockRestore()
     }

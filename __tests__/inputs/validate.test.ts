@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { InputError, parsePlatforms, validateImage, validateSha256, validateUrl } from '../src/inputs/validate.js'
-import { PLATFORMS, byArch, fromNodeArch } from '../src/platforms.js'
+import { InputError, parsePlatforms, validateImage, validateSha256, validateUrl } from '../../src/inputs/validate.js'
+import { PLATFORMS, byArch, fromNodeArch } from '../../src/platforms.js'
 
 const archs = (v: string): string[] | 'all' => {
   const r = parsePlatforms(v)

@@ -33,7 +33,7 @@ export function killAll(): void {
 export const commandLine = (tool: string, args: readonly string[]): string =>
   [tool, ...args].map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ')
 
-export function run(tool: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
+export function runCommand(tool: string, args: readonly string[], opts: RunOptions): Promise<RunResult> {
   const started = Date.now()
   const line = commandLine(tool, args)
   core.debug(`run: ${line}`)

@@ -1,0 +1,54 @@
+/**
+ * As an unprivileged user in the docker group, like GitHub's runner user: with sudo the action mounts
+ * binfmt_misc itself; without sudo it says how to mount it, and works where it is mounted.
+ */
+import { beforeAll, describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
+import type { RunResult } from '../../scripts/runner.mjs'
+import { BM, IMG, actAs, clearEntries, containerRuns, emulatedOf, hostRuns, mounted, useHost } from './host.js'
+
+useHost()
+
+const unmount = (): void => {
+  clearEntries()
+  if (mounted()) execFileSync('umount', [BM])
+}
+
+describe('a user with sudo, on a host where binfmt_misc is not mounted', () => {
+  let r: RunResult
+  beforeAll(async () => {
+    unmount()
+    r = await actAs('qemu-e2e', 'user', { platforms: 'arm64,s390x', ...IMG })
+  })
+
+  it('main exits 0', () => expect(r.rc).toBe(0))
+  it('it mounted binfmt_misc with sudo', () => expect(r.mainLog).toContain('mounted binfmt_misc (sudo -n mount -t binfmt_misc'))
+  it('output emulated', () => expect(r.outputs.emulated).toBe(emulatedOf('linux/arm64', 'linux/s390x')))
+  it('arm64 runs on the host', () => expect(hostRuns('arm64')).toBe(true))
+  it('s390x runs in a container', () => expect(containerRuns('s390x')).toBe(true))
+})
+
+describe('a user without sudo, on a host where binfmt_misc is not mounted', () => {
+  let r: RunResult
+  beforeAll(async () => {
+    unmount()
+    r = await actAs('qemu-e2e-nosudo', 'nosudo', { platforms: 'arm64', ...IMG })
+  })
+
+  it('the step fails', () => expect(r.rc).toBe(1))
+  it('it says how to mount binfmt_misc', () =>
+    expect(r.mainLog).toContain('Run `sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc` before this step'))
+  it('nothing was registered: binfmt_misc is still not mounted', () => expect(mounted()).toBe(false))
+})
+
+describe('a user without sudo, on a host where binfmt_misc is mounted', () => {
+  let r: RunResult
+  beforeAll(async () => {
+    unmount()
+    execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BM])
+    r = await actAs('qemu-e2e-nosudo', 'nosudo2', { platforms: 'arm64', ...IMG })
+  })
+
+  it('main exits 0', () => expect(r.rc).toBe(0))
+  it('arm64 runs in a container', () => expect(containerRuns('arm64')).toBe(true))
+})
