@@ -14,8 +14,19 @@ export E2E=${E2E:-/tmp/setup-qemu-e2e}
 bash test/e2e/setup.sh >/dev/null 2>&1 # make sure the services run
 # shellcheck disable=SC1091
 source "$E2E/env"
-# shellcheck source=test/e2e/lib.sh
-source test/e2e/lib.sh
+BM=/proc/sys/fs/binfmt_misc
+mounted() { [ -e "$BM/register" ]; }
+# the qemu-* entries, one word each
+entries() {
+  local f
+  for f in "$BM"/qemu-*; do [ -e "$f" ] && printf '%s ' "${f##*/}"; done
+  return 0
+}
+clear_qemu() {
+  local f
+  for f in "$BM"/qemu-*; do [ -e "$f" ] && echo -1 >"$f"; done
+  return 0
+}
 [ -f dist/index.js ] || npm run -s bundle
 N=${BENCH_RUNS:-7}
 WORK=$(mktemp -d)

@@ -119,3 +119,25 @@ describe('post steps of overlapping jobs', () => {
     clearEntries()
   })
 })
+
+describe('an F entry put back by the post step', () => {
+  it('is checked by its probe, and a warning says when the file at its path is not the one it had open', async () => {
+    clearEntries()
+    // registered with F while the path held QEMU; the file there has been replaced since
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'f-restore-'))
+    const emulator = path.join(dir, 'qemu-aarch64')
+    fs.copyFileSync('/usr/bin/qemu-aarch64-static', emulator)
+    fs.chmodSync(emulator, 0o755)
+    register(`:qemu-aarch64:M::${ARM64}:${MASK}:${emulator}:F`)
+    fs.rmSync(emulator)
+    fs.writeFileSync(emulator, '#!/bin/sh\nexit 3\n', { mode: 0o755 })
+    const r = await act('f-restore', { platforms: 'arm64', reset: 'true', cleanup: 'true', ...IMG })
+    expect(r.rc).toBe(0)
+    expect(r.postRc).toBe(0)
+    expect(r.postLog).toContain('restore qemu-aarch64: ok')
+    expect(r.postLog).toMatch(
+      /::warning::linux\/arm64 programs no longer run after restoring the entry for them \(wrong exit code: exit code 3.*put back by its path/
+    )
+    clearEntries()
+  })
+})
