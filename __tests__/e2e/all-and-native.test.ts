@@ -19,25 +19,15 @@ import {
   nativeEntries,
   platformsOf,
   toolCache,
+  TABLE,
   useHost
 } from './host.js'
 
 useHost()
 
 const TC = toolCache('all-and-native')
-// every platform the test image has an emulator for (it has no qemu-x86_64)
-const IMAGE_HAS = [
-  'linux/386',
-  'linux/arm64',
-  'linux/arm/v7',
-  'linux/arm/v6',
-  'linux/riscv64',
-  'linux/ppc64le',
-  'linux/s390x',
-  'linux/mips64le',
-  'linux/mips64',
-  'linux/loong64'
-]
+// every platform the test image has an emulator for: all but amd64 (it has no qemu-x86_64)
+const IMAGE_HAS = TABLE.filter(p => p !== 'linux/amd64')
 const siblingEmulated = SIBLING !== '' && !isNative(SIBLING_PLATFORM)
 const DEBS = ['ppc64el', 'mips64el', ...(siblingEmulated ? [SIBLING] : [])]
 

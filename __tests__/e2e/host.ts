@@ -195,7 +195,8 @@ export const leftContainers = (): string[] =>
   docker('ps', '--all', '--quiet', '--filter', 'label=io.github.setup-qemu.run').stdout.split('\n').filter(Boolean)
 
 /** The action's platform table, in its order: it lists native platforms first, then emulated ones, each in this order. */
-const TABLE = [
+/** Every platform the action knows, in its table's order: the order of its outputs. */
+export const TABLE = [
   'linux/amd64',
   'linux/386',
   'linux/arm64',
