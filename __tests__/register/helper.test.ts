@@ -151,3 +151,15 @@ describe('what an engine error means', () => {
     )
   })
 })
+
+describe('getting ready', () => {
+  it("reports the engine's own trouble, not the pull's, whichever fails first", async () => {
+    const docker = {
+      info: () => new Promise((_, reject) => setTimeout(() => reject(new Error('the Docker daemon is not reachable')), 50)),
+      ensureImage: () => Promise.reject(new Error('pulling busybox failed: Cannot connect to the Docker daemon'))
+    } as unknown as Docker
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).prepare()).rejects.toThrow(
+      /^the Docker daemon is not reachable$/
+    )
+  })
+})

@@ -109,12 +109,19 @@ export class HelperRegistrar extends Registrar {
     this.mode = mode
   }
 
-  /** The engine's answer and the helper image, once, however often it is asked. */
+  /**
+   * The engine's answer and the helper image, once, however often it is asked. Both are asked at once;
+   * when the engine itself is the trouble, its own message is the one reported, not the pull's.
+   */
   prepare(): Promise<EngineInfo> {
-    this.ready ??= Promise.all([
-      this.docker.info(),
-      this.docker.ensureImage(this.image, false, hostPlatform().platforms[0])
-    ]).then(([info]) => info)
+    this.ready ??= (async () => {
+      const info = this.docker.info()
+      const image = this.docker.ensureImage(this.image, false, hostPlatform().platforms[0])
+      image.catch(() => undefined) // reported below, once the engine has answered
+      const answer = await info
+      await image
+      return answer
+    })()
     return this.ready
   }
 
