@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runAction } from './runner.mjs'
+import { binfmtSnapshot, runAction } from './runner.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const E2E = process.env.E2E ?? '/tmp/setup-qemu-demo'
@@ -25,17 +25,6 @@ const fail = text => {
   process.exit(1)
 }
 const run = (cmd, args, opts = {}) => spawnSync(cmd, args, { encoding: 'utf8', ...opts })
-
-/** binfmt_misc as `cat` shows every entry, for "as it was" */
-const snapshot = () =>
-  fs.existsSync(path.join(BM, 'register'))
-    ? fs
-        .readdirSync(BM)
-        .filter(n => n !== 'register')
-        .sort()
-        .map(n => `${n}\n${fs.readFileSync(path.join(BM, n), 'utf8')}`)
-        .join('')
-    : 'not mounted'
 
 /** The job summary's HTML as plain text: one line per row, cells between bars. */
 function summaryText(html) {
@@ -68,7 +57,7 @@ const pidFiles = () => (fs.existsSync(E2E) ? fs.readdirSync(E2E).filter(f => f.e
 
 if (process.getuid?.() !== 0) fail('run it as root on a Debian machine (it installs packages and registers on the host)')
 
-const before = snapshot()
+const before = binfmtSnapshot(BM)
 const wasMounted = fs.existsSync(path.join(BM, 'register'))
 const pidsBefore = new Set(pidFiles())
 
@@ -165,7 +154,7 @@ for (const f of started) {
   fs.rmSync(path.join(E2E, f), { force: true })
 }
 if (started.length) console.log(`      stopped what the demo started: ${started.map(f => f.replace(/\.pid$/, '')).join(', ')}`)
-const after = snapshot()
+const after = binfmtSnapshot(BM)
 console.log(
   after === before ? '      binfmt_misc is as it was before the demo' : '      binfmt_misc differs from before the demo'
 )

@@ -36,6 +36,17 @@ export function readRecords(file) {
   return records
 }
 
+/** Every binfmt_misc entry with its text, as `cat` shows it, for "exactly as before" checks; '' when not mounted. */
+export function binfmtSnapshot(dir = '/proc/sys/fs/binfmt_misc') {
+  if (!fs.existsSync(path.join(dir, 'register'))) return ''
+  return fs
+    .readdirSync(dir)
+    .filter(n => n !== 'register')
+    .sort()
+    .map(n => `${n}\n${fs.readFileSync(path.join(dir, n), 'utf8')}`)
+    .join('')
+}
+
 function spawnStep(command, env, logFile, timeoutMs) {
   return new Promise(resolve => {
     const started = process.hrtime.bigint()

@@ -7,7 +7,7 @@ import { afterAll, beforeAll } from '@jest/globals'
 import { execFileSync, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
+import { binfmtSnapshot, runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
 
 export const BM = '/proc/sys/fs/binfmt_misc'
 export const E2E = process.env.E2E ?? '/tmp/setup-qemu-e2e'
@@ -85,15 +85,7 @@ export const entries = (): string[] =>
     : []
 
 /** Every entry with its text, as `cat` shows it: for "exactly as before" checks. */
-export const snapshot = (): string =>
-  fs.existsSync(path.join(BM, 'register'))
-    ? fs
-        .readdirSync(BM)
-        .filter(n => n !== 'register')
-        .sort()
-        .map(n => `${n}\n${fs.readFileSync(path.join(BM, n), 'utf8')}`)
-        .join('')
-    : ''
+export const snapshot = (): string => binfmtSnapshot(BM)
 
 export const mounted = (): boolean => fs.existsSync(path.join(BM, 'register'))
 
