@@ -25,7 +25,8 @@ export const Output = {
 
 export const State = {
   IsPost: 'isPost',
-  Cleanup: 'cleanup'
+  Cleanup: 'cleanup',
+  ActionsCache: 'actionsCache'
 } as const
 
 export const DEFAULT_IMAGE =

@@ -29,8 +29,9 @@ export function startHostProbes(env: NodeJS.ProcessEnv = process.env): ProbesInF
     const requested = parsePlatforms((env[`INPUT_${Input.Platforms.toUpperCase()}`] ?? '').trim() || 'all')
     const scratchDir = makeScratchDir(env)
     // the probes are read against the entries there while they ran: take those first
-    const seen = fingerprint(readEntriesSync())
-    const probing = probeHost(path.join(scratchDir, 'probes'), requested)
+    const entries = readEntriesSync()
+    const seen = fingerprint(entries)
+    const probing = probeHost(path.join(scratchDir, 'probes'), requested, entries)
       .then(r => ({ ...r, seen }))
       .catch(() => undefined)
     return { requested, scratchDir, probing }

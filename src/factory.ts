@@ -2,10 +2,12 @@
  * Which source, engine and registrar a run uses: the one place that picks them, for main and post alike.
  * A new source, engine or way to register is one new file behind its interface, chosen here.
  */
+import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKey } from './acquire/actions-cache.js'
 import { createSource } from './acquire/index.js'
 import type { EmulatorSource } from './acquire/source.js'
 import { Docker } from './engine/docker.js'
 import type { Inputs } from './inputs/inputs.js'
+import * as log from './log.js'
 import { HelperRegistrar, type PrivilegeMode } from './register/helper.js'
 import type { CleanupState } from './state.js'
 
@@ -14,17 +16,33 @@ export interface Components {
   registrar: HelperRegistrar
 }
 
+/** The engine, with `timeout` for what reaches the network. */
+export const engine = (timeout: number): Docker => new Docker(timeout)
+
 export function forMain(inputs: Inputs, scratchDir: string): Components {
-  const docker = new Docker(inputs.timeout)
-  return {
-    source: createSource(inputs, docker, scratchDir),
-    registrar: new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout)
+  const docker = engine(inputs.timeout)
+  const source = createSource(inputs, docker, scratchDir)
+  const registrar = new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout)
+  if (!actionsCacheWanted(inputs.cacheImage)) return { source, registrar }
+  // a hosted runner: what a later job needs goes in the Actions cache, keyed by what it is
+  if (!source.contentKey) {
+    log.info(`the Actions cache is not used: ${source.from} is not pinned, so what it holds has no fixed name`)
+    return { source, registrar }
   }
+  const cache = new ActionsCache(
+    cacheKey(source.contentKey, inputs.helperImage),
+    source.contentKey,
+    inputs.helperImage,
+    docker,
+    inputs.timeout
+  )
+  docker.localCopy = async ref => cache.localCopy(ref)
+  return { source: new ActionsCachedSource(source, cache), registrar }
 }
 
 /** Post registers the way main did: same engine, helper image and privilege. */
 export function forPost(
   state: Pick<CleanupState, 'timeout' | 'helperImage' | 'privilege'> & { mode?: PrivilegeMode }
 ): HelperRegistrar {
-  return new HelperRegistrar(new Docker(state.timeout), state.helperImage, state.privilege, state.timeout, state.mode)
+  return new HelperRegistrar(engine(state.timeout), state.helperImage, state.privilege, state.timeout, state.mode)
 }

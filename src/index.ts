@@ -8,7 +8,7 @@ import { removeOwnContainers } from './engine/leftovers.js'
 import { killAll } from './engine/command.js'
 import { printable } from './log.js'
 import { run } from './main.js'
-import { post } from './post/cleanup.js'
+import { post } from './post/post.js'
 
 // a cancelled job: end every command and container this step started rather than leave them running
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {

@@ -7,18 +7,19 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type { ProbesInFlight } from './early.js'
 import { forMain } from './factory.js'
-import { handlersOf, inspectHost, type HostState } from './host/inspect.js'
+import { handlersOf } from './binfmt/entry.js'
+import { inspectHost, protectedPlatforms, type HostState } from './host/inspect.js'
 import { readInputs, type Inputs } from './inputs/inputs.js'
 import { isPinned } from './inputs/validate.js'
 import * as log from './log.js'
-import type { Platform } from './platforms.js'
+import { PLATFORMS, type Platform } from './platforms.js'
 import { register } from './register/apply.js'
 import { prepare, type Prepared } from './register/prepare.js'
 import type { ChangeResult } from './register/registrar.js'
 import { outputsFor, reportFailures, setOutputs, stepFailure, writeSummary } from './report/report.js'
 import { makeScratchDir } from './scratch.js'
 import { markMainRan } from './state.js'
-import { verify, type Verdict } from './verify/verify.js'
+import { alsoWorking, verify, type Verdict } from './verify/verify.js'
 
 export async function run(inFlight?: ProbesInFlight): Promise<void> {
   const scratchDir = inFlight?.scratchDir ?? makeScratchDir()
@@ -29,8 +30,8 @@ export async function run(inFlight?: ProbesInFlight): Promise<void> {
     const host = await core.group('Host', async () => inspect(inputs, scratchDir, inFlight))
     const prepared = await prepare(inputs, host, source, registrar)
     const writes = await core.group('Register', async () => register(prepared, host, inputs, registrar))
-    const verdicts = await core.group('Verify', async () => check(prepared, host, writes, scratchDir))
-    await core.group('Report', async () => report(verdicts, prepared, host, inputs, writes.length ? registrar.method : undefined))
+    const verified = await core.group('Verify', async () => check(prepared, host, writes, scratchDir))
+    await core.group('Report', async () => report(verified, prepared, host, inputs, writes.length ? registrar.method : undefined))
   } catch (err) {
     core.setFailed(log.printable((err as Error).message))
   } finally {
@@ -81,22 +82,31 @@ async function check(
   host: HostState,
   writes: readonly ChangeResult[],
   scratchDir: string
-): Promise<Verdict[]> {
+): Promise<Verified> {
   // with nothing written, the probes just run are still the truth: no need to run them again
   const unchanged = writes.length ? undefined : { results: host.before, entries: host.entries }
   const v = await verify(prepared.decisions, host.probes, scratchDir, writes, unchanged)
   for (const x of v) log.info(`${x.platform.platforms[0]}: ${x.ok ? 'ok' : 'FAILED'} (${x.ok ? x.how : x.reason})`)
-  return v
+  const unasked = PLATFORMS.filter(p => !v.some(x => x.platform === p) && !protectedPlatforms(host).includes(p))
+  const also = await alsoWorking(unasked, host.probes, scratchDir, unchanged)
+  for (const x of also) log.info(`${x.platform.platforms[0]}: ok, not asked for (${x.how})`)
+  return { requested: v, also }
+}
+
+interface Verified {
+  requested: Verdict[]
+  /** platforms nobody asked for that work through entries already there */
+  also: Verdict[]
 }
 
 async function report(
-  verdicts: readonly Verdict[],
+  { requested: verdicts, also }: Verified,
   prepared: Prepared,
   host: HostState,
   inputs: Inputs,
   method?: string
 ): Promise<void> {
-  const outputs = outputsFor(verdicts, host.native, prepared.emulators?.version)
+  const outputs = outputsFor([...verdicts, ...also], host.native, prepared.emulators?.version, host.variants)
   setOutputs(outputs)
   log.info(`platforms=${outputs.platforms}`)
   log.info(`emulated=${outputs.emulated}`)
@@ -105,7 +115,7 @@ async function report(
   const named = (p: Platform): boolean => inputs.platforms !== 'all' || inputs.named.includes(p)
   reportFailures(verdicts, named)
   if (inputs.summary && process.env.GITHUB_STEP_SUMMARY) {
-    await writeSummary(verdicts, prepared.decisions, host.native, outputs, prepared.emulators, method)
+    await writeSummary([...verdicts, ...also], prepared.decisions, host.native, outputs, prepared.emulators, method)
   }
   const failure = stepFailure(verdicts, named)
   if (failure) core.setFailed(failure)

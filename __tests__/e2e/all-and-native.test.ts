@@ -1,11 +1,16 @@
 /**
  * `all`, and a native platform asked for: every platform the image has an emulator for is registered but
  * the native ones, and a native platform asked for is reported, not registered, and not an error.
+ * Platforms that work through entries already there are usable, and listed, whoever added them.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
 import type { RunResult } from '../../scripts/runner.mjs'
 import {
+  BM,
   IMG,
+  MAGIC,
   SIBLING,
   SIBLING_PLATFORM,
   act,
@@ -18,6 +23,7 @@ import {
   isNative,
   nativeEntries,
   platformsOf,
+  register,
   toolCache,
   TABLE,
   useHost
@@ -55,6 +61,7 @@ describe('platforms: all', () => {
 describe('a native platform asked for with a foreign one', () => {
   let r: RunResult
   beforeAll(async () => {
+    clearEntries()
     r = await act('native', { platforms: 'amd64,arm64', ...IMG }, { env: { RUNNER_TOOL_CACHE: TC } })
   })
 
@@ -65,4 +72,24 @@ describe('a native platform asked for with a foreign one', () => {
   it('it is in output platforms, not registered', () =>
     expect(r.outputs.platforms).toBe(platformsOf('linux/amd64', 'linux/arm64')))
   it('only arm64 is emulated', () => expect(r.outputs.emulated).toBe(emulatedOf('linux/amd64', 'linux/arm64')))
+})
+
+describe('platforms that already work through entries this step did not add', () => {
+  let r: RunResult
+  beforeAll(async () => {
+    clearEntries()
+    const earlier = await act('earlier', { platforms: 's390x,ppc64le', ...IMG }, { env: { RUNNER_TOOL_CACHE: TC } })
+    expect(earlier.rc).toBe(0)
+    // one of them broken since: its entry stays, its programs no longer run
+    fs.writeFileSync(path.join(BM, 'qemu-ppc64le'), '-1')
+    register(`:qemu-ppc64le:M::${MAGIC.ppc64le}:${MAGIC.mask}:/nonexistent/qemu-ppc64le:`)
+    r = await act('later', { platforms: 'arm64', ...IMG }, { env: { RUNNER_TOOL_CACHE: TC } })
+  })
+
+  it('exits 0', () => expect(r.rc).toBe(0))
+  it('output platforms lists the one that works, proven by its probe', () =>
+    expect(r.outputs.platforms).toBe(platformsOf('linux/arm64', 'linux/s390x')))
+  it('output emulated too', () => expect(r.outputs.emulated).toBe(emulatedOf('linux/arm64', 'linux/s390x')))
+  it('the log says it was not asked for', () => expect(r.mainLog).toMatch(/linux\/s390x: ok, not asked for/))
+  it('nothing was registered for them', () => expect(entries()).toEqual(['qemu-aarch64', 'qemu-ppc64le', 'qemu-s390x']))
 })

@@ -204,9 +204,21 @@ export const TABLE = [
 export const isNative = (platform: string): boolean => NATIVE.includes(platform)
 /** The expected `emulated` output when these platforms are asked for. */
 export const emulatedOf = (...platforms: string[]): string => TABLE.filter(p => !isNative(p) && platforms.includes(p)).join(',')
+/**
+ * The amd64 levels this CPU runs (linux/amd64/v2...), as glibc's loader finds them by its own CPUID
+ * checks: an oracle the action does not share (it reads the kernel's CPU flags).
+ */
+export const VARIANTS: string[] = (() => {
+  if (process.arch !== 'x64') return []
+  const r = spawnSync('/lib64/ld-linux-x86-64.so.2', ['--help'], { encoding: 'utf8' })
+  if (!/glibc-hwcaps/.test(r.stdout ?? '')) throw new Error('this glibc does not say which x86-64 levels the CPU runs')
+  return [...r.stdout.matchAll(/x86-64-(v\d) \(supported/g)].map(m => `linux/amd64/${m[1]}`).sort()
+})()
+/** The native part of the `platforms` output: each native platform, its variants right after it. */
+export const NATIVE_OUTPUT = NATIVE.flatMap(p => [p, ...VARIANTS.filter(v => v.startsWith(`${p}/`))])
 /** The expected `platforms` output: every native platform, then the emulated ones asked for. */
 export const platformsOf = (...platforms: string[]): string =>
-  [env.NATIVE_PLATFORMS, emulatedOf(...platforms)].filter(Boolean).join(',')
+  [...NATIVE_OUTPUT, emulatedOf(...platforms)].filter(Boolean).join(',')
 /** QEMU's name for a platform, which is its binfmt_misc entry's name after `qemu-`. */
 export function cpuOf(platform: string): string {
   const names: Record<string, string> = {
@@ -234,5 +246,6 @@ export const SIBLING_PLATFORM = (env.NATIVE_PROBE_PLATFORMS ?? '').split(',')[0]
 export const MAGIC = {
   arm64: '\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xb7\\x00',
   riscv64: '\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\xf3\\x00',
+  ppc64le: '\\x7fELF\\x02\\x01\\x01\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x00\\x02\\x00\\x15\\x00',
   mask: '\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\x00\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xff\\xfe\\xff\\xff\\xff'
 }

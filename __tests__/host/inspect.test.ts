@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
-import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
-import { handlersOf, nativeness, noexecMountIn, protectedPlatforms } from '../../src/host/inspect.js'
+import { handlersOf, parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
+import { nativeness, noexecMountIn, protectedPlatforms } from '../../src/host/inspect.js'
 import { byArch, type Platform } from '../../src/platforms.js'
 import type { ProbeResult } from '../../src/probe/run.js'
 

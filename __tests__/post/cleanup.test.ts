@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { parseEntry, type Entry } from '../../src/binfmt/entry.js'
-import { cleanupPlan, post } from '../../src/post/cleanup.js'
+import { cleanupPlan, cleanup as post } from '../../src/post/cleanup.js'
 import type { CleanupState } from '../../src/state.js'
 
 const dir = '/run/setup-qemu/0123456789ab'

@@ -2,6 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { parseEntry, registrationLine } from '../../src/binfmt/entry.js'
 import { isPostStep, startHostProbes } from '../../src/early.js'
 import { byArch, fromNodeArch } from '../../src/platforms.js'
 import { fromStatus, probesToRun, runProbes, runsOnCpu, writeProbes } from '../../src/probe/run.js'
@@ -105,5 +106,18 @@ describe('which probes run', () => {
     expect(probesToRun([byArch('amd64')], 'arm64').map(p => p.arch)).toEqual(['amd64', 'arm64', 'arm'])
     expect(probesToRun('all', 'x64')).toHaveLength(10)
     expect(probesToRun([], 'sparc')).toHaveLength(10)
+  })
+
+  it('and what an enabled entry claims, so platforms that already work are known', () => {
+    const line = registrationLine(byArch('riscv64'), '/x').split(':')
+    const hex = (s: string): string => s.replaceAll('\\x', '')
+    const riscv = parseEntry(
+      'anything',
+      `enabled\ninterpreter /x\nflags: F\noffset 0\nmagic ${hex(line[4])}\nmask ${hex(line[5])}\n`
+    )
+    const entries = new Map([['anything', riscv]])
+    expect(probesToRun([byArch('s390x')], 'x64', entries).map(p => p.arch)).toEqual(['amd64', '386', 'riscv64', 's390x'])
+    const off = new Map([['anything', { ...riscv, enabled: false }]])
+    expect(probesToRun([byArch('s390x')], 'x64', off).map(p => p.arch)).toEqual(['amd64', '386', 's390x'])
   })
 })

@@ -44,6 +44,7 @@ const host = (entries: HostState['entries'] = new Map(), before: HostState['befo
   mount: { mountedNow: false },
   entries,
   native: [byArch('amd64')],
+  variants: [],
   undecided: new Map([['386', 'why']]),
   probes: new Map(),
   before

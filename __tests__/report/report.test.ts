@@ -32,6 +32,12 @@ describe('outputs', () => {
     expect(o.failed).toBe('')
     expect(o.qemuVersion).toBe('')
   })
+
+  it('puts the variants the CPU runs right after their platform', () => {
+    const o = outputsFor([v('arm64', true)], [byArch('amd64'), byArch('386')], undefined, ['linux/amd64/v2', 'linux/amd64/v3'])
+    expect(o.platforms).toBe('linux/amd64,linux/amd64/v2,linux/amd64/v3,linux/386,linux/arm64')
+    expect(o.emulated).toBe('linux/arm64')
+  })
 })
 
 describe('the job summary', () => {

@@ -305,3 +305,45 @@ async function inspectEntry(final: string, key: string, host: Platform): Promise
     return invalid
   }
 }
+
+/**
+ * Takes an entry from elsewhere (the Actions cache restored it into dir) into the tool cache, if every
+ * file is an emulator of the table and matches the SHA-256 its metadata records for it.
+ */
+export async function adoptEntry(dir: string, key: string): Promise<{ ok: true } | { ok: false; problem: string }> {
+  let meta: Meta
+  try {
+    meta = await readMeta(dir)
+  } catch {
+    return { ok: false, problem: 'it has no readable metadata' }
+  }
+  if (meta.key !== key) return { ok: false, problem: 'its metadata names another key' }
+  const names = Object.keys(meta.sha256 ?? {})
+  const known = PLATFORMS.filter(p => names.includes(emulatorName(p)))
+  if (names.length === 0 || known.length !== names.length) return { ok: false, problem: 'it holds files that are not emulators' }
+  for (const name of names) {
+    const file = path.join(dir, name)
+    const actual = await sha256File(file).catch(() => undefined)
+    if (actual === undefined) return { ok: false, problem: `${name} is missing` }
+    if (actual !== meta.sha256?.[name])
+      return { ok: false, problem: `${name} does not match the SHA-256 recorded when it was saved` }
+  }
+  const e: Emulators = {
+    dir,
+    archs: new Set(known.map(p => p.arch)),
+    key,
+    version: typeof meta.version === 'string' ? meta.version : undefined,
+    origin: 'tool cache',
+    from: redactUrl(String(meta.from))
+  }
+  await storeInCache(e, meta.complete === true)
+  return { ok: true }
+}
+
+/** A copy of a tool cache entry, metadata and all, in dir: what the Actions cache saves. */
+export async function exportEntry(entry: CachedEmulators, dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true })
+  for (const name of (await fs.readdir(entry.dir)).filter(n => n.startsWith('qemu-') || n === META)) {
+    await linkOrCopy(path.join(entry.dir, name), path.join(dir, name))
+  }
+}

@@ -72,6 +72,10 @@ export class DownloadSource implements EmulatorSource {
     maskUrlSecrets(target.url)
   }
 
+  get contentKey(): string {
+    return this.target.sha256
+  }
+
   async cached(): Promise<CachedEmulators | undefined> {
     return this.useCache ? findCached(this.target.sha256) : undefined
   }

@@ -22,6 +22,10 @@ export class ImageSource implements EmulatorSource {
     private readonly workDir: string
   ) {}
 
+  get contentKey(): string | undefined {
+    return digestOf(this.from)
+  }
+
   async cached(): Promise<CachedEmulators | undefined> {
     const digest = digestOf(this.from)
     return this.useCache && digest ? findCached(digest) : undefined

@@ -24,6 +24,8 @@ export interface Emulators {
 
 export interface EmulatorSource {
   readonly from: string
+  /** what the content is known by before anything is fetched (a pinned digest, a checksum), if anything */
+  readonly contentKey?: string
   /**
    * What the tool cache already holds for this source, without the network or the engine. Cheap: it
    * checks no file's content, so register only from what acquire() returns.

@@ -3,7 +3,7 @@
  * Pure functions only; the host and helper modules do the I/O.
  */
 import { entryName, type Platform } from '../platforms.js'
-import { elfIdent } from '../probe/elf.js'
+import { elfIdent, probeHeader } from '../probe/elf.js'
 
 /** What the kernel shows in /proc/sys/fs/binfmt_misc/<name>. */
 export interface Entry {
@@ -119,3 +119,9 @@ export function sameAs(e: Entry, p: Platform, interpreter: string): boolean {
 }
 
 const sortFlags = (f: string): string => [...f].sort().join('')
+
+/** The enabled entries that would claim this platform's binaries, tested on the probe as the kernel reads it. */
+export function handlersOf(p: Platform, entries: ReadonlyMap<string, Entry>): Entry[] {
+  const header = probeHeader(p)
+  return [...entries.values()].filter(e => e.enabled && entryMatches(e, header))
+}

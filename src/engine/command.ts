@@ -18,6 +18,8 @@ export interface RunOptions {
   /** seconds before the command and its children are killed */
   timeout: number
   input?: Buffer
+  /** the environment, when not the action's own */
+  env?: NodeJS.ProcessEnv
 }
 
 /** Process groups still running, so an early exit of the action can end them too. */
@@ -38,7 +40,7 @@ export function runCommand(tool: string, args: readonly string[], opts: RunOptio
   const line = commandLine(tool, args)
   core.debug(`run: ${line}`)
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, [...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'] })
+    const child = spawn(tool, [...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env })
     const out: Buffer[] = []
     const err: Buffer[] = []
     let settled = false

@@ -5,6 +5,7 @@
 import * as io from '@actions/io'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { runCommand, type RunResult } from './command.js'
+import { PermanentError, withRetries } from './retry.js'
 import { TimeoutError } from './timeout.js'
 
 export interface EngineInfo {
@@ -12,11 +13,19 @@ export interface EngineInfo {
   rootless: boolean
 }
 
+/** As the docker toolkit sets it: content trust would make pulls by digest ask a notary server. */
+const ENGINE_ENV = { ...process.env, DOCKER_CONTENT_TRUST: 'false' }
+
 /** Seconds for calls that only talk to the local daemon. */
 const LOCAL_TIMEOUT = 120
 
+/** Finds a local copy of an image under another name (a cache loads images by id), before a pull. */
+export type LocalCopy = (ref: string) => Promise<string | undefined>
+
 export class Docker {
   private infoPromise?: Promise<EngineInfo>
+  /** asked when the engine has no image by its name; set by the factory */
+  localCopy?: LocalCopy
 
   constructor(
     /** seconds for calls that reach the network (pull) */
@@ -26,7 +35,7 @@ export class Docker {
 
   async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer): Promise<RunResult> {
     try {
-      return await runCommand(this.bin, args, { timeout, input })
+      return await runCommand(this.bin, args, { timeout, input, env: ENGINE_ENV })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new TimeoutError(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
@@ -76,27 +85,54 @@ export class Docker {
     return !platform || samePlatform(has ?? '', platform) ? id : undefined
   }
 
+  /**
+   * Pulls, retrying what may pass on another attempt (EOF, 5xx, 429, a dropped connection) with backoff
+   * within `timeout`; authentication and not-found errors fail at once, named as such.
+   */
   async pull(ref: string, platform?: string): Promise<void> {
+    const what = `pulling ${ref}${platform ? ` for ${platform}` : ''}`
+    await withRetries(async secondsLeft => this.pullOnce(ref, what, platform, secondsLeft), {
+      budget: this.networkTimeout,
+      what
+    })
+  }
+
+  private async pullOnce(ref: string, what: string, platform: string | undefined, seconds: number): Promise<void> {
     let r: RunResult
     try {
       r = await runCommand(this.bin, ['pull', '--quiet', ...(platform ? ['--platform', platform] : []), ref], {
-        timeout: this.networkTimeout
+        timeout: seconds,
+        env: ENGINE_ENV
       })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new Error(
-          `pulling ${ref} did not finish within ${this.networkTimeout}s. The registry may be slow or ` +
+          `${what} did not finish within the ${this.networkTimeout}s timeout. The registry may be slow or ` +
             'unreachable: raise `timeout`, use a mirror in `image`, or use `source: download`.'
         )
       }
       throw err
     }
-    if (r.exitCode !== 0) {
-      const why = oneLine(r.stderr) || `exit code ${r.exitCode}`
-      const hint = /toomanyrequests|429|rate limit/i.test(r.stderr)
-        ? 'The registry is rate-limiting pulls: log in first (docker/login-action), use a mirror, or `source: download`.'
-        : 'Check the reference and that this runner can reach the registry (a mirror, or `source: download`, avoids it).'
-      throw new Error(`pulling ${ref}${platform ? ` for ${platform}` : ''} failed: ${why}. ${hint}`)
+    if (r.exitCode === 0) return
+    const why = oneLine(r.stderr) || `exit code ${r.exitCode}`
+    switch (pullFailure(r.stderr)) {
+      case 'auth':
+        throw new PermanentError(
+          `${what} failed: the registry refused authentication (${why}). Log in first (docker/login-action) ` +
+            'with an account that can read the image, or use a public mirror in `image`.'
+        )
+      case 'not found':
+        throw new PermanentError(
+          `${what} failed: the image was not found (${why}). Check the name, tag and digest in \`image\` or \`helper-image\`.`
+        )
+      case 'permanent':
+        throw new PermanentError(`${what} failed: ${why}.`)
+      default: {
+        const hint = /toomanyrequests|429|rate limit/i.test(r.stderr)
+          ? 'The registry is rate-limiting pulls: log in first (docker/login-action), use a mirror, or `source: download`.'
+          : 'Check that this runner can reach the registry (a mirror, or `source: download`, avoids it).'
+        throw new Error(`${what} failed: ${why}. ${hint}`)
+      }
     }
   }
 
@@ -106,12 +142,26 @@ export class Docker {
    */
   async ensureImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string> {
     if (!alwaysPull) {
-      const id = await this.imageId(ref, platform)
+      const id = (await this.imageId(ref, platform)) ?? (await this.localCopy?.(ref))
       if (id) return id
     }
     await this.pull(ref, platform)
     const id = await this.imageId(ref, platform)
     if (!id) throw new Error(`the engine has no image ${ref}${platform ? ` for ${platform}` : ''} after pulling it`)
+    return id
+  }
+
+  /** Writes the image (by id) to a tar file, as `docker load` reads it. */
+  async saveImage(id: string, file: string): Promise<void> {
+    const r = await this.call(['save', '--output', file, id])
+    if (r.exitCode !== 0) throw new Error(`could not save image ${id}: ${oneLine(r.stderr)}`)
+  }
+
+  /** Loads a tar `docker save` wrote; the id of the image it held, as the engine reports it. */
+  async loadImage(file: string): Promise<string> {
+    const r = await this.call(['load', '--quiet', '--input', file])
+    const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(r.stdout)?.[1]
+    if (r.exitCode !== 0 || !id) throw new Error(`could not load ${file}: ${oneLine(r.stderr || r.stdout)}`)
     return id
   }
 
@@ -160,3 +210,24 @@ export const oneLine = (s: string): string =>
     .filter(l => l !== '')
     .join(' ')
     .slice(0, 400)
+
+/**
+ * What a failed pull says about itself: what no retry can fix, by the engine's own words (the daemon
+ * passes on the registry's error codes: UNAUTHORIZED, DENIED, MANIFEST_UNKNOWN, NAME_UNKNOWN).
+ */
+export function pullFailure(stderr: string): 'auth' | 'not found' | 'permanent' | 'transient' {
+  if (
+    /unauthorized|authentication required|access denied|denied: requested access|\b40[13]\b|no basic auth credentials/i.test(
+      stderr
+    )
+  ) {
+    return 'auth'
+  }
+  if (/not found|manifest unknown|name unknown|repository does not exist|\b404\b/i.test(stderr)) return 'not found'
+  if (
+    /invalid reference format|no matching manifest|does not match the specified platform|unsupported media type/i.test(stderr)
+  ) {
+    return 'permanent'
+  }
+  return 'transient'
+}

@@ -5,11 +5,11 @@
  * never registered.
  */
 import * as fs from 'node:fs/promises'
-import { entryMatches, type Entry } from '../binfmt/entry.js'
+import { handlersOf, type Entry } from '../binfmt/entry.js'
 import { fingerprint, globallyEnabled, readEntries } from '../binfmt/table.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
-import { probeHeader } from '../probe/elf.js'
 import { probeHost, runsOnCpu, type CpuAnswer, type HostProbes, type ProbeResult } from '../probe/run.js'
+import { nativeVariants } from './cpu.js'
 import { ensureMounted, type MountResult } from './mount.js'
 
 export interface HostState {
@@ -17,11 +17,13 @@ export interface HostState {
   entries: Map<string, Entry>
   /** platforms the CPU runs itself */
   native: Platform[]
+  /** the micro-architecture variants of the host's own platform the CPU runs: linux/amd64/v2, ... */
+  variants: string[]
   /** platforms of the host's family whose nativeness could not be learned, by arch, with why */
   undecided: Map<string, string>
   /** probe paths by arch, for every platform in the table */
   probes: Map<string, string>
-  /** probe results before this run changed anything (for the host's family and the requested platforms) */
+  /** probe results before this run changed anything (for the host's family, the requested platforms and those an entry claims) */
   before: Map<string, ProbeResult>
 }
 
@@ -30,12 +32,6 @@ export const protectedPlatforms = (h: Pick<HostState, 'native' | 'undecided'>): 
   ...h.native,
   ...[...h.undecided.keys()].map(byArch)
 ]
-
-/** The enabled entries that would claim this platform's binaries, tested on the probe as the kernel reads it. */
-export function handlersOf(p: Platform, entries: ReadonlyMap<string, Entry>): Entry[] {
-  const header = probeHeader(p)
-  return [...entries.values()].filter(e => e.enabled && entryMatches(e, header))
-}
 
 export type Nativeness = 'native' | 'foreign' | { undecided: string }
 
@@ -99,8 +95,8 @@ async function probeAgainst(
   requested: 'all' | readonly Platform[],
   nodeArch: string
 ): Promise<HostProbes & { seen: string }> {
-  const seen = fingerprint(await readEntries())
-  return { ...(await probeHost(probeDir, requested, nodeArch)), seen }
+  const entries = await readEntries()
+  return { ...(await probeHost(probeDir, requested, entries, nodeArch)), seen: fingerprint(entries) }
 }
 
 export async function inspectHost(
@@ -142,5 +138,5 @@ export async function inspectHost(
     if (n === 'native') native.push(p)
     else if (n !== 'foreign') undecided.set(p.arch, n.undecided)
   }
-  return { mount, entries, native, undecided, probes, before }
+  return { mount, entries, native, variants: await nativeVariants(own), undecided, probes, before }
 }

@@ -73,7 +73,7 @@ function report(r: ChangeResult): void {
   else log.info(line)
 }
 
-export async function post(): Promise<void> {
+export async function cleanup(): Promise<void> {
   try {
     const state = readCleanup()
     if (!state) return

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
 import { constants } from 'node:os'
 import * as path from 'node:path'
+import { handlersOf, type Entry } from '../binfmt/entry.js'
 import { killGroup } from '../engine/timeout.js'
 import { PLATFORMS, PROBE_EXIT_CODE, fromNodeArch, type Platform } from '../platforms.js'
 import { buildProbe } from './elf.js'
@@ -126,17 +127,24 @@ export async function runProbes(
 
 /**
  * Only the host's own family can run natively, so only those probes (and the requested platforms',
- * to judge their entries) need to run; the probes still decide, not the name of the arch.
+ * to judge their entries) need to run; the probes still decide, not the name of the arch. Platforms an
+ * entry claims run too: what works through entries already there is usable, and is listed.
  */
-export function probesToRun(requested: 'all' | readonly Platform[], nodeArch: string = process.arch): Platform[] {
+export function probesToRun(
+  requested: 'all' | readonly Platform[],
+  nodeArch: string = process.arch,
+  entries: ReadonlyMap<string, Entry> = new Map()
+): Platform[] {
   const own = fromNodeArch(nodeArch)
-  return PLATFORMS.filter(p => requested === 'all' || requested.includes(p) || !own || p.family === own.family)
+  return PLATFORMS.filter(
+    p => requested === 'all' || requested.includes(p) || !own || p.family === own.family || handlersOf(p, entries).length > 0
+  )
 }
 
 export interface HostProbes {
   /** probe paths by arch, for every platform in the table */
   probes: Map<string, string>
-  /** results for the host's family and the requested platforms */
+  /** results for the host's family, the requested platforms, and those an entry claims */
   before: Map<string, ProbeResult>
 }
 
@@ -144,10 +152,11 @@ export interface HostProbes {
 export function probeHost(
   dir: string,
   requested: 'all' | readonly Platform[],
+  entries: ReadonlyMap<string, Entry>,
   nodeArch: string = process.arch
 ): Promise<HostProbes> {
   const probes = writeProbes(dir, PLATFORMS)
-  const toRun = new Set(probesToRun(requested, nodeArch).map(p => p.arch))
+  const toRun = new Set(probesToRun(requested, nodeArch, entries).map(p => p.arch))
   return runProbes(new Map([...probes].filter(([arch]) => toRun.has(arch)))).then(before => ({ probes, before }))
 }
 

@@ -95,6 +95,8 @@ export class HelperRegistrar extends Registrar {
   /** which privilege worked; post uses the same */
   mode?: PrivilegeMode
   private ready?: Promise<EngineInfo>
+  /** the helper image's local id: it is run by id, as a copy loaded from a cache has no other name */
+  private localImage?: string
   private containers = 0
 
   constructor(
@@ -119,7 +121,7 @@ export class HelperRegistrar extends Registrar {
       const image = this.docker.ensureImage(this.image, false, hostPlatform().platforms[0])
       image.catch(() => undefined) // reported below, once the engine has answered
       const answer = await info
-      await image
+      this.localImage = await image
       return answer
     })()
     return this.ready
@@ -175,7 +177,7 @@ export class HelperRegistrar extends Registrar {
     mounts: readonly Mount[]
   ): Promise<{ refused?: string; results: ChangeResult[] }> {
     const name = `setup-qemu-${RUN_ID}-${++this.containers}`
-    const args = [...helperArgs(this.image, name, mode, info, mounts), ...changes.flatMap(changeArgs)]
+    const args = [...helperArgs(this.localImage ?? this.image, name, mode, info, mounts), ...changes.flatMap(changeArgs)]
     let r
     try {
       r = await this.docker.call(args, this.limit)

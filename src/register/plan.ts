@@ -3,7 +3,7 @@
  * same plan, and the tests can show every case without a kernel.
  */
 import { isPlainName, registrationLine, sameAs, type Entry } from '../binfmt/entry.js'
-import { handlersOf } from '../host/inspect.js'
+import { handlersOf } from '../binfmt/entry.js'
 import { entryName, type Platform } from '../platforms.js'
 import type { ProbeResult } from '../probe/run.js'
 import type { Change } from './registrar.js'

@@ -24,12 +24,19 @@ const names = (ps: readonly Platform[]): string[] => PLATFORMS.filter(p => ps.in
  * `platforms`: every platform usable after the step, native first, then emulated, in table order.
  * Native platforms count whether asked for or not, as buildx can always build for them.
  */
-export function outputsFor(verdicts: readonly Verdict[], native: readonly Platform[], version?: string): Outputs {
+export function outputsFor(
+  verdicts: readonly Verdict[],
+  native: readonly Platform[],
+  version?: string,
+  variants: readonly string[] = []
+): Outputs {
   const emulated = verdicts.filter(v => v.ok && !v.native).map(v => v.platform)
   const nativeOk = [...native, ...verdicts.filter(v => v.ok && v.native).map(v => v.platform)]
   const failed = verdicts.filter(v => !v.ok).map(v => v.platform)
+  // a variant follows its platform, as buildx lists them: linux/amd64,linux/amd64/v2,...
+  const withVariants = names(nativeOk).flatMap(n => [n, ...variants.filter(v => v.startsWith(`${n}/`))])
   return {
-    platforms: [...names(nativeOk), ...names(emulated.filter(p => !nativeOk.includes(p)))].join(','),
+    platforms: [...withVariants, ...names(emulated.filter(p => !nativeOk.includes(p)))].join(','),
     emulated: names(emulated).join(','),
     failed: names(failed).join(','),
     qemuVersion: version ?? ''
@@ -100,8 +107,8 @@ export async function writeSummary(
       return row(
         v.platform,
         v.native ? 'native' : 'emulated',
-        d ? DID[d.action] : '',
-        d?.reason ?? '',
+        d ? DID[d.action] : 'nothing',
+        d?.reason ?? (v.native ? '' : 'not asked for; an entry already there runs it'),
         v.how,
         v.ok ? '✅ works' : `❌ ${v.reason ?? 'failed'}`
       )

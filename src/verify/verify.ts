@@ -9,7 +9,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { readEntries } from '../binfmt/table.js'
 import type { Entry } from '../binfmt/entry.js'
-import { handlersOf } from '../host/inspect.js'
+import { handlersOf } from '../binfmt/entry.js'
 import { PLATFORMS, entryName, type Platform } from '../platforms.js'
 import { fromStatus, runProbe, runProbes, runStatus, type ProbeResult } from '../probe/run.js'
 import type { Decision } from '../register/plan.js'
@@ -175,4 +175,31 @@ export async function verify(
       return !v.ok && error ? { ...v, reason: error } : v
     })
   )
+}
+
+/**
+ * Platforms nobody asked for that work through entries this step did not add: usable by buildx, so
+ * listed. Each is proven as a requested one is; only those an enabled entry claims can work at all.
+ */
+export async function alsoWorking(
+  candidates: readonly Platform[],
+  probes: ReadonlyMap<string, string>,
+  scratchDir: string,
+  unchanged?: Unchanged
+): Promise<Verdict[]> {
+  const entries = unchanged?.entries ?? (await readEntries())
+  const claimed = candidates.filter(p => handlersOf(p, entries).length > 0)
+  const results = unchanged?.results ?? (await runProbes(new Map(claimed.map(p => [p.arch, probes.get(p.arch) ?? '']))))
+  const verdicts = await Promise.all(
+    claimed.flatMap(p => {
+      const onHost = results.get(p.arch)
+      return onHost?.ok ? [verifyOne(p, probes.get(p.arch) ?? '', onHost, entries, scratchDir)] : []
+    })
+  )
+  return verdicts
+    .filter(v => v.ok && !v.native)
+    .map(v => ({
+      ...v,
+      how: `${v.how}, through ${handlersOf(v.platform, entries)[0]?.name ?? 'an entry'} (not added by this step)`
+    }))
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs and starts what the end-to-end tests and the benchmark need, from Debian's packages only:
 # a Docker engine, a registry on 127.0.0.1, QEMU static binaries, real foreign busybox binaries, and
-# the images the action is pointed at (a binfmt-like image and a busybox helper, pinned by digest).
+# the images the action is pointed at (a binfmt-like image, one with a broken emulator, and a busybox
+# helper, pinned by digest), and a front to the registry that logs requests and fails them on demand.
 # Finds out which platforms this host runs natively by running a real binary (see native_platforms).
 # Idempotent; writes $E2E/env with what it made and found. Stop it with teardown.sh.
 #
@@ -16,6 +17,7 @@ REGISTRY_PORT=${REGISTRY_PORT:-5000}
 REG=127.0.0.1:$REGISTRY_PORT
 HTTP_PORT=${HTTP_PORT:-8089}
 HANG_PORT=${HANG_PORT:-8090}
+FRONT_PORT=${FRONT_PORT:-5001}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$E2E"
 chmod 755 "$E2E" # the unprivileged test users write their runs below it
@@ -171,23 +173,38 @@ busybox_rootfs() {
   for applet in $("$dir/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"; done
 }
 
+# binfmt-like: FROM scratch, /usr/bin/qemu-<cpu> (no suffix), ENTRYPOINT and VOLUME as upstream.
+# /usr/bin/binfmt is a stand-in installer so the reference flow (bench) can be replayed.
+binfmt_rootfs() {
+  local dir=$1
+  mkdir -p "$dir/usr/bin"
+  busybox_rootfs "$dir"
+  for cpu in aarch64 arm riscv64 ppc64le s390x mips64el mips64 loongarch64 i386; do
+    cp "/usr/bin/qemu-$cpu-static" "$dir/usr/bin/qemu-$cpu"
+  done
+  cp "$here/binfmt-standin.sh" "$dir/usr/bin/binfmt"
+  chmod +x "$dir/usr/bin/binfmt"
+}
+BINFMT_CONFIG=(-c 'ENTRYPOINT ["/usr/bin/binfmt"]' -c 'VOLUME /tmp')
+
+# Whether the registry has the manifest of a pinned reference (REG/NAME:TAG@DIGEST) or of a tag.
+in_registry() {
+  local ref=${1#"$REG"/} name tag
+  name=${ref%%[:@]*}
+  tag=${ref##*@}
+  [ "$tag" != "$ref" ] || tag=${ref##*:}
+  curl -fsS "http://$REG/v2/$name/manifests/$tag" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null 2>&1
+}
+
 build_images() {
-  if [ -f "$E2E/env" ] && curl -fsS "http://$REG/v2/binfmt/manifests/test" -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' >/dev/null 2>&1; then
+  if [ -f "$E2E/env" ] && in_registry "$REG/binfmt:test"; then
     return 0
   fi
   log "building test images"
   local root="$E2E/rootfs"
   rm -rf "$root" && mkdir -p "$root"
-  # binfmt-like: FROM scratch, /usr/bin/qemu-<cpu> (no suffix), ENTRYPOINT and VOLUME as upstream.
-  # /usr/bin/binfmt is a stand-in installer so the reference flow (bench) can be replayed.
-  mkdir -p "$root/binfmt/usr/bin"
-  busybox_rootfs "$root/binfmt"
-  for cpu in aarch64 arm riscv64 ppc64le s390x mips64el mips64 loongarch64 i386; do
-    cp "/usr/bin/qemu-$cpu-static" "$root/binfmt/usr/bin/qemu-$cpu"
-  done
-  cp "$here/binfmt-standin.sh" "$root/binfmt/usr/bin/binfmt"
-  chmod +x "$root/binfmt/usr/bin/binfmt"
-  BINFMT_IMAGE=$(push_rootfs binfmt "$root/binfmt" -c 'ENTRYPOINT ["/usr/bin/binfmt"]' -c 'VOLUME /tmp')
+  binfmt_rootfs "$root/binfmt"
+  BINFMT_IMAGE=$(push_rootfs binfmt "$root/binfmt" "${BINFMT_CONFIG[@]}")
   # an image that lacks most emulators
   mkdir -p "$root/slim/usr/bin"
   cp /usr/bin/qemu-aarch64-static "$root/slim/usr/bin/qemu-aarch64"
@@ -217,6 +234,25 @@ export HANG_REG=127.0.0.1:$HANG_PORT
 ENV
 }
 
+# The binfmt image with one emulator broken: /usr/bin/qemu-riscv64 is Debian's busybox-static for this
+# host, a real static program that runs and fails (as qemu-riscv64 it says "applet not found" and exits
+# 127). Built on its own, so an environment made before it existed gains it without new digests for the
+# others.
+build_broken_image() {
+  local have
+  have=$(sed -n 's/^export BROKEN_RISCV64_IMAGE=//p' "$E2E/env")
+  if [ -n "$have" ] && in_registry "$have"; then return 0; fi
+  log "building the binfmt image with a broken qemu-riscv64"
+  local root="$E2E/rootfs-broken"
+  rm -rf "$root" && mkdir -p "$root"
+  binfmt_rootfs "$root"
+  cp /bin/busybox "$root/usr/bin/qemu-riscv64"
+  BROKEN_RISCV64_IMAGE=$(push_rootfs binfmt-broken-riscv64 "$root" "${BINFMT_CONFIG[@]}")
+  rm -rf "$root"
+  sed -i '/^export BROKEN_RISCV64_IMAGE=/d' "$E2E/env"
+  echo "export BROKEN_RISCV64_IMAGE=$BROKEN_RISCV64_IMAGE" >>"$E2E/env"
+}
+
 start_http() {
   local name=$1 port=$2 dir=$3
   if [ -f "$E2E/$name.pid" ] && kill -0 "$(cat "$E2E/$name.pid")" 2>/dev/null; then return 0; fi
@@ -225,13 +261,36 @@ start_http() {
   log "$name server did not start"; exit 1
 }
 
+# A reverse proxy in front of the registry that logs every request and fails some on demand (see
+# registry-front.mjs): what a test writes to $E2E/front-control/fail. Starts with no fault.
+start_front() {
+  mkdir -p "$E2E/front-control"
+  rm -f "$E2E/front-control/fail"
+  if [ -f "$E2E/front.pid" ] && kill -0 "$(cat "$E2E/front.pid")" 2>/dev/null; then return 0; fi
+  : >"$E2E/front.log"
+  (setsid node "$here/registry-front.mjs" "$FRONT_PORT" "$REG" "$E2E/front.log" "$E2E/front-control" >"$E2E/front.out" 2>&1 & echo $! >"$E2E/front.pid")
+  for _ in $(seq 20); do curl -fsS "http://127.0.0.1:$FRONT_PORT/v2/" >/dev/null 2>&1 && return 0; sleep 0.25; done
+  log "registry front did not start:"; cat "$E2E/front.out" >&2; exit 1
+}
+write_front() {
+  sed -i '/^export FRONT\(_LOG\|_CONTROL\)\?=/d' "$E2E/env"
+  cat >>"$E2E/env" <<ENV
+export FRONT=127.0.0.1:$FRONT_PORT
+export FRONT_LOG=$E2E/front.log
+export FRONT_CONTROL=$E2E/front-control
+ENV
+}
+
 install_packages
 native_platforms # before anything is registered
 runner_users
 start_dockerd
 start_registry
 build_images
+build_broken_image
 start_http http "$HTTP_PORT" "$E2E/www"
 start_http hang "$HANG_PORT" -
+start_front
 write_native
+write_front
 log "ready: $(tr '\n' ' ' <"$E2E/env")"

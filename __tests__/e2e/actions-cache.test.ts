@@ -1,0 +1,181 @@
+/**
+ * The Actions cache on a hosted runner, through a loopback stand-in of the cache service that the real
+ * @actions/cache client talks to, with both images behind a registry front that logs every request:
+ * a cold job saves in post; a warm job with an empty tool cache and neither image in the engine
+ * registers without reaching the registry; two jobs saving at once both pass quietly; a damaged entry
+ * is ignored with a warning and the job pulls as usual.
+ */
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import { spawn, type ChildProcess } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as path from 'node:path'
+import type { RunResult } from '../../scripts/runner.mjs'
+import { E2E, act, clearEntries, containerRuns, docker, emulatedOf, entries, env, toolCache, useHost } from './host.js'
+
+useHost()
+
+const digest = (ref: string): string => ref.slice(ref.indexOf('@'))
+const IMAGE = `${env.FRONT}/binfmt:test${digest(env.BINFMT_IMAGE)}`
+const HELPER = `${env.FRONT}/busybox:test${digest(env.HELPER_IMAGE)}`
+const ASK = { platforms: 'arm64,s390x', image: IMAGE, 'helper-image': HELPER }
+const ROOT = path.join(E2E, 'actions-cache')
+
+interface Service {
+  url: string
+  data: string
+  log: string
+  stop: () => void
+}
+
+/** A fresh cache service with nothing in it. */
+async function startService(name: string): Promise<Service> {
+  const data = path.join(ROOT, `${name}.data`)
+  const log = path.join(ROOT, `${name}.log`)
+  fs.rmSync(data, { recursive: true, force: true })
+  fs.writeFileSync(log, '')
+  const child: ChildProcess = spawn('node', ['test/e2e/cache-service.mjs', '0', data, log], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  const port = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (c: Buffer) => {
+      const m = /listening (\d+)/.exec(c.toString())
+      if (m) resolve(m[1])
+    })
+    child.on('exit', code => reject(new Error(`the cache service exited (${code})`)))
+  })
+  return { url: `http://127.0.0.1:${port}/`, data, log, stop: () => child.kill() }
+}
+
+/** The variables a hosted runner sets, with the same RUNNER_TEMP and workspace path every job (as there). */
+function hosted(service: Service, job: string): Record<string, string> {
+  const temp = path.join(ROOT, job, 'temp')
+  const workspace = path.join(ROOT, job, 'work')
+  for (const d of [temp, workspace]) {
+    fs.rmSync(d, { recursive: true, force: true })
+    fs.mkdirSync(d, { recursive: true })
+  }
+  return {
+    RUNNER_ENVIRONMENT: 'github-hosted',
+    ACTIONS_CACHE_SERVICE_V2: 'true',
+    ACTIONS_RESULTS_URL: service.url,
+    ACTIONS_RUNTIME_TOKEN: 'test-token',
+    GITHUB_SERVER_URL: 'https://github.com',
+    RUNNER_TEMP: temp,
+    GITHUB_WORKSPACE: workspace,
+    RUNNER_TOOL_CACHE: toolCache(`actions-cache-${job}`)
+  }
+}
+
+/** A new job's engine: neither image, under any name. */
+function forgetImages(): void {
+  for (const ref of [env.BINFMT_IMAGE, env.HELPER_IMAGE]) {
+    const id = docker('image', 'inspect', '--format', '{{.Id}}', ref).stdout.trim()
+    for (const r of [ref, IMAGE, HELPER, id].filter(Boolean)) docker('rmi', '--force', r)
+  }
+}
+
+const requests = (log: string): string[] => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
+const saves = (s: Service): number => requests(s.log).filter(l => l.includes('FinalizeCacheEntryUpload')).length
+const annotations = (r: RunResult): string[] => `${r.mainLog}\n${r.postLog}`.split('\n').filter(l => /^::(warning|error)/.test(l))
+
+beforeAll(() => {
+  fs.mkdirSync(ROOT, { recursive: true })
+})
+afterAll(() => clearEntries())
+
+describe('a cold job, then a warm one', () => {
+  let service: Service
+  let cold: RunResult
+  let warm: RunResult
+  let warmRegistry: string[]
+  let warmEntries: string[]
+  beforeAll(async () => {
+    service = await startService('jobs')
+    forgetImages()
+    clearEntries()
+    cold = await act('cache-cold', ASK, { env: hosted(service, 'job') })
+    clearEntries()
+    forgetImages()
+    fs.writeFileSync(env.FRONT_LOG, '')
+    warm = await act('cache-warm', ASK, { env: hosted(service, 'job'), post: false })
+    warmRegistry = requests(env.FRONT_LOG)
+    warmEntries = entries()
+  })
+  afterAll(() => service.stop())
+
+  it('the cold job passes and says it will save', () => {
+    expect(cold.rc).toBe(0)
+    expect(cold.mainLog).toContain('the post step saves one')
+  })
+  it('its post step saves one entry', () => {
+    expect(cold.postRc).toBe(0)
+    expect(cold.postLog).toContain('saved to the Actions cache')
+    expect(saves(service)).toBe(1)
+  })
+  it('the warm job passes, restored from the Actions cache', () => {
+    expect(warm.rc).toBe(0)
+    expect(warm.mainLog).toContain('restored from the Actions cache')
+    expect(warm.outputs.emulated).toBe(emulatedOf('linux/arm64', 'linux/s390x'))
+  })
+  it('the warm job reached no registry at all', () => expect(warmRegistry).toEqual([]))
+  it('registered what was asked for', () => expect(warmEntries).toEqual(['qemu-aarch64', 'qemu-s390x']))
+  it.each(['arm64', 's390x'])('Debian busybox-static:%s runs in a container after the warm job', deb =>
+    expect(containerRuns(deb)).toBe(true)
+  )
+  it('no warnings in either job', () => expect([...annotations(cold), ...annotations(warm)]).toEqual([]))
+})
+
+describe('two cold jobs saving at once', () => {
+  let service: Service
+  let both: RunResult[]
+  beforeAll(async () => {
+    service = await startService('race')
+    forgetImages()
+    clearEntries()
+    // each job as on a machine of its own: its own directories and tool cache; both miss the cache
+    const jobs = ['race-a', 'race-b'].map(job => ({ job, env: hosted(service, job) }))
+    for (const { job, env: vars } of jobs) {
+      clearEntries()
+      const main = await act(job, ASK, { env: vars, post: false })
+      expect(main.mainLog).toContain('the post step saves one')
+    }
+    both = await Promise.all(jobs.map(async ({ job, env: vars }) => act(job, ASK, { env: vars, post: 'only' })))
+  })
+  afterAll(() => service.stop())
+
+  it('both post steps pass', () => expect(both.map(r => r.postRc)).toEqual([0, 0]))
+  it('the entry is stored once', () => expect(saves(service)).toBe(1))
+  it('neither shows a warning', () => expect(both.flatMap(annotations)).toEqual([]))
+})
+
+describe('a damaged entry', () => {
+  let service: Service
+  let r: RunResult
+  let pulled: string[]
+  beforeAll(async () => {
+    service = await startService('damaged')
+    forgetImages()
+    clearEntries()
+    const cold = await act('cache-damage-cold', ASK, { env: hosted(service, 'damage') })
+    expect(cold.postLog).toContain('saved to the Actions cache')
+    // the stored archive cut short, as an interrupted upload or a bad disk leaves it
+    const blobs = path.join(service.data, 'blobs')
+    for (const f of fs.readdirSync(blobs)) {
+      const file = path.join(blobs, f)
+      fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2))
+    }
+    clearEntries()
+    forgetImages()
+    fs.writeFileSync(env.FRONT_LOG, '')
+    r = await act('cache-damage-warm', ASK, { env: hosted(service, 'damage'), post: false })
+    pulled = requests(env.FRONT_LOG)
+  })
+  afterAll(() => service.stop())
+
+  it('the job passes', () => expect(r.rc).toBe(0))
+  it('with a warning that the entry could not be used', () =>
+    expect(annotations(r).some(l => l.startsWith('::warning') && /restore/i.test(l))).toBe(true))
+  // the engine may hold the manifest from an earlier pull and only ask the registry's /v2/
+  it('and pulls as usual', () => expect(pulled.length).toBeGreaterThan(0))
+  it('registers what was asked for', () => expect(entries()).toEqual(['qemu-aarch64', 'qemu-s390x']))
+})
