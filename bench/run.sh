@@ -4,6 +4,8 @@
 #   cold    nothing cached (tool cache empty, images not in the engine), nothing registered
 #   cached  emulators in the tool cache and images in the engine, nothing registered
 #   ready   the same emulators already registered and healthy (a second step, a self-hosted runner)
+#   hosted  a hosted runner's next job: tool cache empty, images not in the engine, nothing registered,
+#           the Actions cache warm (a loopback stand-in of the cache service); the reference flow pulls
 # for platforms arm64 and all. Prints medians and ratios, and writes bench/results.json (the previous
 # one is compared against). Uses the end-to-end environment (test/e2e/setup.sh); registers on the host
 # and removes what it registered when it ends.
@@ -33,17 +35,30 @@ WORK=$(mktemp -d)
 TC=$WORK/toolcache
 was_mounted=0; mounted && was_mounted=1
 if [ -n "$(entries)" ]; then echo "this host has qemu-* entries ($(entries)); the benchmark would change them" >&2; exit 2; fi
-trap 'clear_qemu; [ $was_mounted = 0 ] && mounted && umount "$BM"; rm -rf "$WORK"' EXIT
+CACHE_PID=
+trap 'clear_qemu; [ $was_mounted = 0 ] && mounted && umount "$BM"; [ -n "$CACHE_PID" ] && kill "$CACHE_PID"; rm -rf "$WORK"' EXIT
+
+# the Actions cache service, as on a hosted runner: a loopback stand-in the real client talks to
+node test/e2e/cache-service.mjs 0 "$WORK/cache-data" "$WORK/cache.log" >"$WORK/cache.out" 2>&1 &
+CACHE_PID=$!
+for _ in $(seq 40); do grep -q '^listening' "$WORK/cache.out" 2>/dev/null && break; sleep 0.25; done
+CACHE_PORT=$(sed -n 's/^listening //p' "$WORK/cache.out")
+[ -n "$CACHE_PORT" ] || { echo "the cache service did not start" >&2; exit 1; }
+HOSTED=(RUNNER_ENVIRONMENT=github-hosted ACTIONS_CACHE_SERVICE_V2=true "ACTIONS_RESULTS_URL=http://127.0.0.1:$CACHE_PORT/"
+  ACTIONS_RUNTIME_TOKEN=bench GITHUB_SERVER_URL=https://github.com)
 
 now() { date +%s%N; }
 forget_images() { docker rmi -f "$BINFMT_IMAGE" "$HELPER_IMAGE" "$REG/binfmt:test" "$REG/busybox:test" >/dev/null 2>&1 || true; }
 
-# ours PLATFORMS: the bundled action, a fresh node process with the runner's variables; prints ms
+# ours PLATFORMS [hosted [post]]: the bundled action, a fresh node process with the runner's variables
+# (a hosted runner's, with the Actions cache, when asked); prints main's ms
 ours() {
-  local d=$WORK/run
+  local d=$WORK/run vars=() post=--no-post
   rm -rf "$d"
+  [ "${2:-}" = hosted ] && vars=("${HOSTED[@]}")
+  [ "${3:-}" = post ] && post=
   # the runner's own protocol, from the one implementation of it; main's time is measured around its process
-  RUNNER_TOOL_CACHE="$TC" node scripts/runner.mjs --quiet --no-post --dir "$d" \
+  env "${vars[@]}" RUNNER_TOOL_CACHE="$TC" node scripts/runner.mjs --quiet $post --dir "$d" \
     platforms="$1" image="$BINFMT_IMAGE" helper-image="$HELPER_IMAGE" || { echo "the action failed:" >&2; cat "$d/main.log" >&2; exit 1; }
   cat "$d/main.ms"
 }
@@ -65,6 +80,12 @@ prepare() {
     cold) rm -rf "$TC"; forget_images ;;
     cached) [ -d "$TC/setup-qemu" ] || ours "$3" >/dev/null; clear_qemu ;;
     ready) if [ "$2" = ours ]; then ours "$3" >/dev/null; else reference "$3" >/dev/null; fi ;;
+    hosted)
+      # a first hosted job fills the Actions cache (its post step saves); later ones find it warm
+      if [ "$2" = ours ] && [ ! -d "$WORK/cache-data/blobs" ]; then
+        rm -rf "$TC"; forget_images; ours "$3" hosted post >/dev/null; clear_qemu
+      fi
+      rm -rf "$TC"; forget_images ;;
   esac
 }
 
@@ -85,8 +106,8 @@ done
 declare -A T
 for _ in $(seq "$N"); do
   for plat in arm64 all; do
-    for state in cold cached ready; do
-      prepare "$state" ours "$plat"; T[ours,$plat,$state]+=" $(ours "$plat")"
+    for state in cold cached ready hosted; do
+      prepare "$state" ours "$plat"; T[ours,$plat,$state]+=" $(ours "$plat" "$([ "$state" = hosted ] && echo hosted)")"
       prepare "$state" reference "$plat"; T[ref,$plat,$state]+=" $(reference "$plat")"
     done
   done
@@ -109,7 +130,7 @@ pull=$(median "${T[pull]}")
   echo "  \"results\": ["
   sep=""
   for plat in arm64 all; do
-    for state in cold cached ready; do
+    for state in cold cached ready hosted; do
       o=$(median "${T[ours,$plat,$state]}"); r=$(median "${T[ref,$plat,$state]}")
       # as prettier writes it (the file is in its check): spaces inside braces, no trailing zeros
       printf '%s    { "platforms": "%s", "state": "%s", "ours_ms": %d, "reference_ms": %d, "ratio": %s }' \
@@ -125,7 +146,7 @@ const fs = require('fs')
 const [now, prevFile] = process.argv.slice(2)
 const cur = JSON.parse(fs.readFileSync(now, 'utf8'))
 const prev = fs.existsSync(prevFile) ? JSON.parse(fs.readFileSync(prevFile, 'utf8')) : undefined
-const goal = { cold: null, cached: 0.5, ready: 0.15 }
+const goal = { cold: null, cached: 0.5, ready: 0.15, hosted: 0.4 }
 console.log(`${cur.machine}; docker ${cur.docker}; node ${cur.node}; ${cur.runs} runs, medians; pull alone ${cur.pull_ms} ms`)
 console.log('| platforms | state | this action (ms) | reference flow (ms) | ratio | goal | met |' + (prev ? ' previous ratio |' : ''))
 console.log('|---|---|---|---|---|---|---|' + (prev ? '---|' : ''))
