@@ -2,7 +2,7 @@
  * Which source, engine and registrar a run uses: the one place that picks them, for main and post alike.
  * A new source, engine or way to register is one new file behind its interface, chosen here.
  */
-import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKey } from './acquire/actions-cache.js'
+import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKey, emulatorSet } from './acquire/actions-cache.js'
 import { createSource } from './acquire/index.js'
 import type { EmulatorSource } from './acquire/source.js'
 import { Docker } from './engine/docker.js'
@@ -29,14 +29,12 @@ export function forMain(inputs: Inputs, scratchDir: string): Components {
     log.info(`the Actions cache is not used: ${source.from} is not pinned, so what it holds has no fixed name`)
     return { source, registrar }
   }
-  const cache = new ActionsCache(
-    cacheKey(source.contentKey, inputs.helperImage),
-    source.contentKey,
-    inputs.helperImage,
-    docker,
-    inputs.timeout
-  )
+  const set = emulatorSet(inputs.platforms)
+  const key = cacheKey(source.contentKey, inputs.helperImage, set)
+  const cache = new ActionsCache(key, source.contentKey, set, inputs.helperImage, docker, inputs.timeout, scratchDir)
   docker.localCopy = async ref => cache.localCopy(ref)
+  // a hosted job has nothing registered yet: restoring while the host is inspected saves that time
+  void cache.restore()
   return { source: new ActionsCachedSource(source, cache), registrar }
 }
 

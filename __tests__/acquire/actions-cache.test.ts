@@ -3,8 +3,10 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { actionsCacheWanted, cacheKey, readSaveState } from '../../src/acquire/actions-cache.js'
-import { adoptEntry } from '../../src/acquire/cache.js'
+import { actionsCacheWanted, cacheKey, emulatorSet, readSaveState } from '../../src/acquire/actions-cache.js'
+import { checkEntry } from '../../src/acquire/cache.js'
+import { hostPlatform } from '../../src/acquire/elf.js'
+import { byArch } from '../../src/platforms.js'
 
 const DIGEST = 'a'.repeat(64)
 const HELPER = `registry.example/busybox:1@sha256:${'b'.repeat(64)}`
@@ -22,33 +24,50 @@ describe('whether the Actions cache is used', () => {
 
 describe('the key', () => {
   it('names the content, the host arch, the emulator set and the helper', () => {
-    const k = cacheKey(DIGEST, HELPER, 'x64')
+    const k = cacheKey(DIGEST, HELPER, 'all', 'x64')
     expect(k).toMatch(new RegExp(`^setup-qemu-v1-x64-${DIGEST}-e[0-9a-f]{12}-h${'b'.repeat(64)}$`))
-    expect(cacheKey(DIGEST, HELPER, 'arm64')).not.toBe(k)
-    expect(cacheKey('c'.repeat(64), HELPER, 'x64')).not.toBe(k)
-    expect(cacheKey(DIGEST, 'busybox:latest', 'x64')).toMatch(/-hnone$/)
+    expect(cacheKey(DIGEST, HELPER, 'all', 'arm64')).not.toBe(k)
+    expect(cacheKey('c'.repeat(64), HELPER, 'all', 'x64')).not.toBe(k)
+    expect(cacheKey(DIGEST, HELPER, ['qemu-aarch64'], 'x64')).not.toBe(k)
+    expect(cacheKey(DIGEST, 'busybox:latest', 'all', 'x64')).toMatch(/-hnone$/)
     expect(k.length).toBeLessThan(512)
     expect(k).not.toContain(',')
   })
 })
 
+describe('the emulator set', () => {
+  it('is the emulators of the platforms named, once each, whatever the words', () =>
+    expect(emulatorSet([byArch('s390x'), byArch('arm'), byArch('arm64')])).toEqual(['qemu-aarch64', 'qemu-arm', 'qemu-s390x']))
+  it('or all', () => expect(emulatorSet('all')).toBe('all'))
+})
+
 describe('the state post reads', () => {
-  const good = { key: cacheKey(DIGEST, HELPER, 'x64'), sourceKey: DIGEST, helperImage: HELPER, timeout: 600 }
+  const good = {
+    key: cacheKey(DIGEST, HELPER, 'all', 'x64'),
+    sourceKey: DIGEST,
+    emulators: ['qemu-aarch64'],
+    helperImage: HELPER,
+    timeout: 600
+  }
   it('takes what main saved', () => expect(readSaveState(JSON.stringify(good))).toEqual(good))
   it('takes nothing when main saved nothing', () => expect(readSaveState('')).toBeUndefined())
   it.each([
     ['a key of another shape', { ...good, key: 'x; rm -rf /' }],
     ['a source key that is not a digest', { ...good, sourceKey: '../../etc' }],
     ['an unpinned helper', { ...good, helperImage: 'busybox' }],
-    ['no timeout', { ...good, timeout: undefined }]
+    ['no timeout', { ...good, timeout: undefined }],
+    ['a file that is not an emulator', { ...good, emulators: ['../../x'] }]
   ])('refuses %s', (_, s) => expect(() => readSaveState(JSON.stringify(s))).toThrow(/not well-formed/))
 })
 
-describe('adopting an entry restored from elsewhere', () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'adopt-'))
+describe('an entry restored from elsewhere', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'restored-'))
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }))
+  // a real executable of this host stands in for an emulator: the checks are of content and ELF header
+  const program = fs.readFileSync(process.execPath).subarray(0, 4096)
+  const host = hostPlatform()
 
-  function entry(name: string, files: Record<string, Buffer>, meta: (sha: Record<string, string>) => object): string {
+  function entry(name: string, files: Record<string, Buffer>): string {
     const dir = path.join(root, name)
     fs.mkdirSync(dir)
     const sha: Record<string, string> = {}
@@ -56,27 +75,42 @@ describe('adopting an entry restored from elsewhere', () => {
       fs.writeFileSync(path.join(dir, f), data, { mode: 0o755 })
       sha[f] = createHash('sha256').update(data).digest('hex')
     }
-    fs.writeFileSync(path.join(dir, 'setup-qemu.json'), JSON.stringify(meta(sha)))
+    fs.writeFileSync(
+      path.join(dir, 'setup-qemu.json'),
+      JSON.stringify({ key: DIGEST, from: 'x', complete: false, files: {}, sha256: sha })
+    )
     return dir
   }
-  const meta = (sha: Record<string, string>): object => ({ key: DIGEST, from: 'x', complete: true, files: {}, sha256: sha })
 
+  it('is used when every file is an emulator of this host that matches its SHA-256', async () => {
+    const dir = entry('good', { 'qemu-aarch64': program, 'qemu-s390x': program })
+    expect(await checkEntry(dir, DIGEST, host)).toMatchObject({
+      dir,
+      key: DIGEST,
+      origin: 'Actions cache',
+      archs: new Set(['arm64', 's390x'])
+    })
+  })
   it('refuses a file that does not match its recorded SHA-256', async () => {
-    const dir = entry('damaged', { 'qemu-aarch64': Buffer.from('one') }, meta)
-    fs.writeFileSync(path.join(dir, 'qemu-aarch64'), 'two')
-    expect(await adoptEntry(dir, DIGEST)).toEqual({ ok: false, problem: expect.stringMatching(/does not match the SHA-256/) })
+    const dir = entry('damaged', { 'qemu-aarch64': program })
+    fs.appendFileSync(path.join(dir, 'qemu-aarch64'), 'x')
+    expect(await checkEntry(dir, DIGEST, host)).toMatch(/does not match the SHA-256/)
+  })
+  it('refuses a file that is not a program for this host', async () => {
+    const dir = entry('text', { 'qemu-aarch64': Buffer.from('#!/bin/sh\n') })
+    expect(await checkEntry(dir, DIGEST, host)).toMatch(/^qemu-aarch64 is /)
   })
   it('refuses an entry for another key', async () => {
-    const dir = entry('other', { 'qemu-aarch64': Buffer.from('one') }, meta)
-    expect(await adoptEntry(dir, 'f'.repeat(64))).toEqual({ ok: false, problem: 'its metadata names another key' })
+    const dir = entry('other', { 'qemu-aarch64': program })
+    expect(await checkEntry(dir, 'f'.repeat(64), host)).toBe('its metadata names another key')
   })
   it('refuses files that are not emulators', async () => {
-    const dir = entry('strange', { 'qemu-aarch64': Buffer.from('one'), 'not-an-emulator': Buffer.from('') }, meta)
-    expect(await adoptEntry(dir, DIGEST)).toMatchObject({ ok: false })
+    const dir = entry('strange', { 'qemu-aarch64': program, 'not-an-emulator': program })
+    expect(await checkEntry(dir, DIGEST, host)).toBe('it holds files that are not emulators')
   })
   it('refuses an entry without metadata', async () => {
     const dir = path.join(root, 'bare')
     fs.mkdirSync(dir)
-    expect(await adoptEntry(dir, DIGEST)).toEqual({ ok: false, problem: 'it has no readable metadata' })
+    expect(await checkEntry(dir, DIGEST, host)).toBe('it has no readable metadata')
   })
 })

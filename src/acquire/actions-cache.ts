@@ -19,7 +19,7 @@ import { withTimeout } from '../engine/timeout.js'
 import { isPinned } from '../inputs/validate.js'
 import * as log from '../log.js'
 import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
-import { adoptEntry, covers, exportEntry, findCached } from './cache.js'
+import { checkEntry, covers, exportEntry, findCached } from './cache.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 
 /** The library and its Azure client are large: loaded only on a hosted runner that needs them. */
@@ -35,12 +35,15 @@ export interface SaveState {
   key: string
   /** what the tool cache entry is known by (image digest or tarball checksum) */
   sourceKey: string
+  /** the emulators to save, by file name; all the entry has when undefined */
+  emulators?: string[]
   helperImage?: string
   timeout: number
 }
 
 const HEX64 = /^[0-9a-f]{64}$/
 const KEY = /^setup-qemu-[A-Za-z0-9._-]{1,400}$/
+const EMULATOR_NAMES = PLATFORMS.map(emulatorName)
 
 /**
  * The entry's one path, relative: the cache's version hashes the paths as given, and the archive holds
@@ -72,16 +75,29 @@ export function actionsCacheWanted(useCache: boolean, env: NodeJS.ProcessEnv = p
   return env.ACTIONS_CACHE_SERVICE_V2 ? !!env.ACTIONS_RESULTS_URL : !!env.ACTIONS_CACHE_URL
 }
 
+/** Which emulators an entry holds: every one the source has, or those of the platforms named. */
+export type EmulatorSet = 'all' | readonly string[]
+
+export const emulatorSet = (requested: 'all' | readonly Platform[]): EmulatorSet =>
+  requested === 'all' ? 'all' : [...new Set(requested.map(emulatorName))].sort()
+
 /** The key: every part of it names content, so one key always holds the same thing. */
-export function cacheKey(sourceKey: string, helperImage: string | undefined, nodeArch: string = process.arch): string {
-  const set = createHash('sha256').update(PLATFORMS.map(emulatorName).sort().join(',')).digest('hex').slice(0, 12)
+export function cacheKey(
+  sourceKey: string,
+  helperImage: string | undefined,
+  set: EmulatorSet,
+  nodeArch: string = process.arch
+): string {
+  // `all` is what the table knows: a table that grows makes new entries
+  const names = set === 'all' ? `all:${PLATFORMS.map(emulatorName).sort().join(',')}` : set.join(',')
+  const tag = createHash('sha256').update(names).digest('hex').slice(0, 12)
   const helper = helperImage && isPinned(helperImage) ? (/@sha256:([0-9a-f]{64})$/.exec(helperImage)?.[1] ?? 'none') : 'none'
-  return `setup-qemu-${VERSION}-${nodeArch}-${sourceKey}-e${set}-h${helper}`
+  return `setup-qemu-${VERSION}-${nodeArch}-${sourceKey}-e${tag}-h${helper}`
 }
 
 interface Restored {
-  /** the tool cache now holds the emulators */
-  emulators: boolean
+  /** this run's own emulators, checked */
+  emulators: Emulators
   /** the helper image's id in the engine, when the entry brought it */
   helperId?: string
 }
@@ -89,17 +105,22 @@ interface Restored {
 export class ActionsCache {
   private restoring?: Promise<Restored | undefined>
   /** set when the entry was looked for and not there: post saves it */
-  missed = false
+  private missed = false
 
   constructor(
     readonly key: string,
     private readonly sourceKey: string,
+    private readonly set: EmulatorSet,
     private readonly helperImage: string,
     private readonly docker: Docker,
-    private readonly timeout: number
+    private readonly timeout: number,
+    private readonly workDir: string
   ) {}
 
-  /** Restores the entry once, however often and by whom it is asked (the source and the helper's pull). */
+  /**
+   * Restores the entry once, however often and by whom it is asked (the source, the helper's pull). The
+   * factory starts it early, so it runs while the host is inspected.
+   */
   restore(): Promise<Restored | undefined> {
     this.restoring ??= this.restoreOnce().catch(err => {
       log.warning(`the Actions cache could not be read (${(err as Error).message}): fetching as usual`)
@@ -130,16 +151,19 @@ export class ActionsCache {
         )
         return undefined
       }
-      const emulators = await adoptEntry(path.join(dir, EMULATORS), this.sourceKey)
-      if (!emulators.ok) {
-        log.warning(`the Actions cache entry ${this.key} is ignored: ${emulators.problem}. Fetching as usual.`)
+      // this run's own copy, out of the staging directory, checked where it is used
+      const own = await fs.mkdtemp(path.join(this.workDir, 'actions-cache-'))
+      await fs.rename(path.join(dir, EMULATORS), path.join(own, EMULATORS))
+      const emulators = await checkEntry(path.join(own, EMULATORS), this.sourceKey)
+      if (typeof emulators === 'string') {
+        log.warning(`the Actions cache entry ${this.key} is ignored: ${emulators}. Fetching as usual.`)
         return undefined
       }
       const helperId = await this.loadHelper(dir)
       log.info(
         `restored from the Actions cache (${this.key}): the emulators${helperId ? ' and the helper image' : ''}, no registry needed`
       )
-      return { emulators: true, helperId }
+      return { emulators, helperId }
     })
   }
 
@@ -167,14 +191,14 @@ export class ActionsCache {
 
   /** What post needs to save the entry, when this run missed it. */
   saveState(): SaveState | undefined {
-    return this.missed
-      ? {
-          key: this.key,
-          sourceKey: this.sourceKey,
-          helperImage: isPinned(this.helperImage) ? this.helperImage : undefined,
-          timeout: this.timeout
-        }
-      : undefined
+    if (!this.missed) return undefined
+    return {
+      key: this.key,
+      sourceKey: this.sourceKey,
+      emulators: this.set === 'all' ? undefined : [...this.set],
+      helperImage: isPinned(this.helperImage) ? this.helperImage : undefined,
+      timeout: this.timeout
+    }
   }
 }
 
@@ -200,10 +224,11 @@ export class ActionsCachedSource implements EmulatorSource {
   async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
     const local = await this.inner.cached()
     if (local && covers(local, wanted)) return this.inner.acquire(wanted)
-    const restored = await this.cache.restore()
-    if (restored?.emulators) return this.inner.acquire(wanted)
-    // the entry a later job restores holds every emulator, whatever this one asked for
-    const e = await this.inner.acquire('all')
+    const restored = (await this.cache.restore())?.emulators
+    if (restored && (wanted === 'all' ? restored.archs.size > 0 : wanted.every(p => restored.archs.has(p.arch)))) {
+      return restored
+    }
+    const e = await this.inner.acquire(wanted)
     const state = this.cache.saveState()
     if (state) core.saveState(State.ActionsCache, JSON.stringify(state))
     return e
@@ -219,6 +244,8 @@ export function readSaveState(raw: string): SaveState | undefined {
     KEY.test(s.key) &&
     typeof s.sourceKey === 'string' &&
     HEX64.test(s.sourceKey) &&
+    (s.emulators === undefined ||
+      (Array.isArray(s.emulators) && s.emulators.every(n => typeof n === 'string' && EMULATOR_NAMES.includes(n)))) &&
     (s.helperImage === undefined || (typeof s.helperImage === 'string' && isPinned(s.helperImage))) &&
     typeof s.timeout === 'number' &&
     s.timeout > 0
@@ -234,11 +261,14 @@ export async function saveEntry(state: SaveState, docker: Docker): Promise<void>
   const cache = await client()
   await staged(async dir => {
     const entry = await findCached(state.sourceKey)
-    if (!entry?.complete) {
-      log.info('the tool cache holds no complete entry to save to the Actions cache')
+    const have = entry ? (await fs.readdir(entry.dir)).filter(n => EMULATOR_NAMES.includes(n)) : []
+    const wanted = state.emulators
+    // an entry for `all` must hold every emulator the source has
+    const names = wanted ? have.filter(n => wanted.includes(n)) : entry?.complete ? have : []
+    if (!entry || names.length === 0 || !(await exportEntry(entry, names, path.join(dir, EMULATORS)))) {
+      log.info('the tool cache holds none of the emulators to save to the Actions cache')
       return
     }
-    await exportEntry(entry, path.join(dir, EMULATORS))
     if (state.helperImage) {
       const id = await docker.imageId(state.helperImage)
       if (id) {

@@ -307,43 +307,56 @@ async function inspectEntry(final: string, key: string, host: Platform): Promise
 }
 
 /**
- * Takes an entry from elsewhere (the Actions cache restored it into dir) into the tool cache, if every
- * file is an emulator of the table and matches the SHA-256 its metadata records for it.
+ * An entry from elsewhere (the Actions cache restored it into dir), as this run's own emulators: every
+ * file must be an emulator of the table, an executable for this host, and match the SHA-256 its
+ * metadata records. Undefined, with the reason, when it is not usable.
  */
-export async function adoptEntry(dir: string, key: string): Promise<{ ok: true } | { ok: false; problem: string }> {
+export async function checkEntry(dir: string, key: string, host: Platform = hostPlatform()): Promise<Emulators | string> {
   let meta: Meta
   try {
     meta = await readMeta(dir)
   } catch {
-    return { ok: false, problem: 'it has no readable metadata' }
+    return 'it has no readable metadata'
   }
-  if (meta.key !== key) return { ok: false, problem: 'its metadata names another key' }
+  if (meta.key !== key) return 'its metadata names another key'
   const names = Object.keys(meta.sha256 ?? {})
   const known = PLATFORMS.filter(p => names.includes(emulatorName(p)))
-  if (names.length === 0 || known.length !== names.length) return { ok: false, problem: 'it holds files that are not emulators' }
+  if (names.length === 0 || new Set(known.map(emulatorName)).size !== names.length) return 'it holds files that are not emulators'
   for (const name of names) {
     const file = path.join(dir, name)
     const actual = await sha256File(file).catch(() => undefined)
-    if (actual === undefined) return { ok: false, problem: `${name} is missing` }
-    if (actual !== meta.sha256?.[name])
-      return { ok: false, problem: `${name} does not match the SHA-256 recorded when it was saved` }
+    if (actual === undefined) return `${name} is missing`
+    if (actual !== meta.sha256?.[name]) return `${name} does not match the SHA-256 recorded when it was saved`
+    const wrong = await fileProblem(file, host)
+    if (wrong) return `${name} is ${wrong}`
   }
-  const e: Emulators = {
+  return {
     dir,
     archs: new Set(known.map(p => p.arch)),
     key,
     version: typeof meta.version === 'string' ? meta.version : undefined,
-    origin: 'tool cache',
+    origin: 'Actions cache',
     from: redactUrl(String(meta.from))
   }
-  await storeInCache(e, meta.complete === true)
-  return { ok: true }
 }
 
-/** A copy of a tool cache entry, metadata and all, in dir: what the Actions cache saves. */
-export async function exportEntry(entry: CachedEmulators, dir: string): Promise<void> {
+/**
+ * The emulators named of a tool cache entry, with metadata for just them, in dir: what the Actions
+ * cache saves. The hashes are those recorded when the entry was stored. False when it lacks one.
+ */
+export async function exportEntry(entry: CachedEmulators, names: readonly string[], dir: string): Promise<boolean> {
+  const meta = await readMeta(entry.dir)
+  if (!names.every(n => meta.sha256?.[n])) return false
   await fs.mkdir(dir, { recursive: true })
-  for (const name of (await fs.readdir(entry.dir)).filter(n => n.startsWith('qemu-') || n === META)) {
-    await linkOrCopy(path.join(entry.dir, name), path.join(dir, name))
+  for (const name of names) await linkOrCopy(path.join(entry.dir, name), path.join(dir, name))
+  const pick = (r: Record<string, string | number> | undefined): Record<string, never> =>
+    Object.fromEntries(names.map(n => [n, r?.[n]])) as Record<string, never>
+  const out: Meta = {
+    ...meta,
+    complete: meta.complete && names.length === Object.keys(meta.files).length,
+    files: pick(meta.files),
+    sha256: pick(meta.sha256)
   }
+  await fs.writeFile(path.join(dir, META), JSON.stringify(out, null, 2))
+  return true
 }

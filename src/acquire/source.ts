@@ -17,7 +17,7 @@ export interface Emulators {
   /** QEMU's version, where the emulators say it */
   version?: string
   /** where they came from this time, for the log and summary */
-  origin: 'tool cache' | 'image' | 'download'
+  origin: 'tool cache' | 'Actions cache' | 'image' | 'download'
   /** the image reference or URL, without credentials, query or fragment (it is logged and shown) */
   from: string
 }
