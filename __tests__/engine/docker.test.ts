@@ -19,3 +19,26 @@ describe('what a failed pull says about itself', () => {
     ['Error response from daemon: Get "https://r/v2/": read: connection reset by peer', 'transient']
   ])('%s', (stderr, kind) => expect(pullFailure(stderr)).toBe(kind))
 })
+
+describe('engine calls', () => {
+  it('run with content trust off, as the docker toolkit sets it, whatever the job set', async () => {
+    const { Docker } = await import('../../src/engine/docker.js')
+    const fs = await import('node:fs')
+    const os = await import('node:os')
+    const path = await import('node:path')
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-docker-'))
+    const bin = path.join(dir, 'docker')
+    fs.writeFileSync(bin, '#!/bin/sh\necho "trust=$DOCKER_CONTENT_TRUST host=$DOCKER_HOST"\n', { mode: 0o755 })
+    process.env.DOCKER_CONTENT_TRUST = '1'
+    process.env.DOCKER_HOST = 'tcp://127.0.0.1:2375'
+    try {
+      const r = await new Docker(10, bin).call(['version'])
+      // the user's engine settings pass through untouched
+      expect(r.stdout.trim()).toBe('trust=false host=tcp://127.0.0.1:2375')
+    } finally {
+      delete process.env.DOCKER_CONTENT_TRUST
+      delete process.env.DOCKER_HOST
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -14,7 +14,7 @@ export interface EngineInfo {
 }
 
 /** As the docker toolkit sets it: content trust would make pulls by digest ask a notary server. */
-const ENGINE_ENV = { ...process.env, DOCKER_CONTENT_TRUST: 'false' }
+const engineEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_CONTENT_TRUST: 'false' })
 
 /** Seconds for calls that only talk to the local daemon. */
 const LOCAL_TIMEOUT = 120
@@ -35,7 +35,7 @@ export class Docker {
 
   async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer): Promise<RunResult> {
     try {
-      return await runCommand(this.bin, args, { timeout, input, env: ENGINE_ENV })
+      return await runCommand(this.bin, args, { timeout, input, env: engineEnv() })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new TimeoutError(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
@@ -102,7 +102,7 @@ export class Docker {
     try {
       r = await runCommand(this.bin, ['pull', '--quiet', ...(platform ? ['--platform', platform] : []), ref], {
         timeout: seconds,
-        env: ENGINE_ENV
+        env: engineEnv()
       })
     } catch (err) {
       if (err instanceof TimeoutError) {
