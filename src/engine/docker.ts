@@ -107,7 +107,7 @@ export class Docker {
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new Error(
-          `${what} did not finish within the ${this.networkTimeout}s timeout. The registry may be slow or ` +
+          `${what} did not finish within ${this.networkTimeout}s. The registry may be slow or ` +
             'unreachable: raise `timeout`, use a mirror in `image`, or use `source: download`.'
         )
       }

@@ -253,9 +253,21 @@ build_broken_image() {
   echo "export BROKEN_RISCV64_IMAGE=$BROKEN_RISCV64_IMAGE" >>"$E2E/env"
 }
 
+# A server of this environment's own on PORT: one of another environment there would log elsewhere, and
+# every test that reads the log would see nothing.
+port_free() {
+  local name=$1 port=$2
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+    log "port $port, for the $name server, is taken by another process (a test environment in another E2E"
+    log "directory? stop it with E2E=<its directory> bash test/e2e/teardown.sh)"
+    exit 1
+  fi
+}
+
 start_http() {
   local name=$1 port=$2 dir=$3
   if [ -f "$E2E/$name.pid" ] && kill -0 "$(cat "$E2E/$name.pid")" 2>/dev/null; then return 0; fi
+  port_free "$name" "$port"
   (setsid node "$here/http-server.mjs" "$port" "$dir" "$E2E/$name.log" >"$E2E/$name.out" 2>&1 & echo $! >"$E2E/$name.pid")
   for _ in $(seq 20); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.25; done
   log "$name server did not start"; exit 1
@@ -267,6 +279,7 @@ start_front() {
   mkdir -p "$E2E/front-control"
   rm -f "$E2E/front-control/fail"
   if [ -f "$E2E/front.pid" ] && kill -0 "$(cat "$E2E/front.pid")" 2>/dev/null; then return 0; fi
+  port_free front "$FRONT_PORT"
   : >"$E2E/front.log"
   (setsid node "$here/registry-front.mjs" "$FRONT_PORT" "$REG" "$E2E/front.log" "$E2E/front-control" >"$E2E/front.out" 2>&1 & echo $! >"$E2E/front.pid")
   for _ in $(seq 20); do curl -fsS "http://127.0.0.1:$FRONT_PORT/v2/" >/dev/null 2>&1 && return 0; sleep 0.25; done
