@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The engine over TCP on loopback: forwards 127.0.0.1:PORT to a unix socket, byte for byte, so the
- * docker CLI can be given DOCKER_HOST=tcp://127.0.0.1:PORT. Prints `listening` once it is.
+ * docker CLI can be given DOCKER_HOST=tcp://127.0.0.1:PORT. Prints `listening PORT` once it is.
  *
  *   node forward.mjs PORT SOCKET
  */
@@ -21,4 +21,5 @@ const server = net.createServer({ allowHalfOpen: true }, client => {
   client.on('close', end)
   engine.on('close', end)
 })
-server.listen(Number(port), '127.0.0.1', () => console.log('listening'))
+// port 0: any free port; the one it got is printed
+server.listen(Number(port), '127.0.0.1', () => console.log(`listening ${server.address().port}`))
