@@ -5,12 +5,25 @@
  * reached through its unix socket, and over TCP on 127.0.0.1. Everything happens through the engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
-import { IMG, act, containerRuns, emulatedOf, leftContainers, platformsOf, runDir, snapshot, useHost } from './host.js'
+import {
+  IMG,
+  act,
+  busybox,
+  containerRuns,
+  docker,
+  emulatedOf,
+  entries,
+  leftContainers,
+  platformsOf,
+  runDir,
+  snapshot,
+  useHost
+} from './host.js'
 
 useHost()
 
@@ -68,6 +81,7 @@ describe.each([
   let again: RunResult
   let post: RunResult
   const afterMain: Record<string, boolean> = {}
+  let built: { status: number | null; ranOn: string } = { status: null, ranOn: '' }
 
   beforeAll(async () => {
     if (overTcp) {
@@ -78,10 +92,13 @@ describe.each([
     const inputs = { platforms: 'arm64,s390x,ppc64le', cleanup: 'true', ...IMG }
     main = await actInContainerJob(name, inputs, { post: false, env })
     for (const deb of ['arm64', 's390x', 'ppc64el']) afterMain[deb] = containerRuns(deb)
+    if (!overTcp) built = buildForArm64()
     again = await actInContainerJob(`${name}-again`, inputs, { post: false, env })
     post = await actInContainerJob(name, inputs, { post: 'only', env })
   }, 600_000)
-  afterAll(() => fwd?.child.kill())
+  afterAll(() => {
+    fwd?.child.kill()
+  })
 
   it('main exits 0', () => expect(main.rc).toBe(0))
   it('it went through the engine, since the runner cannot see binfmt_misc', () =>
@@ -96,6 +113,12 @@ describe.each([
   it.each(['arm64', 's390x', 'ppc64el'])('Debian %s busybox runs in a container afterwards', deb =>
     expect(afterMain[deb]).toBe(true)
   )
+  if (!overTcp) {
+    it('BuildKit builds for linux/arm64 with a RUN step, which ran as aarch64', () => {
+      expect(built.status).toBe(0)
+      expect(built.ranOn).toBe('aarch64')
+    })
+  }
   it('a second run finds every platform working, and registers nothing', () => {
     expect(again.rc).toBe(0)
     expect(again.mainLog).toContain('every requested platform already works: nothing to fetch')
@@ -115,4 +138,107 @@ describe.each([
     expect(seen.outputs).toEqual(main.outputs)
     expect(snapshot()).toBe(before)
   }, 300_000)
+})
+
+/** A FROM scratch image for linux/arm64 whose RUN step records the machine it ran on, built by BuildKit. */
+function buildForArm64(): { status: number | null; ranOn: string } {
+  const tag = 'setup-qemu-e2e-cjob-arm64'
+  const ctx = fs.mkdtempSync(path.join('/tmp', 'buildkit-'))
+  try {
+    fs.copyFileSync(busybox('arm64'), path.join(ctx, 'busybox'))
+    fs.writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      'FROM scratch\nCOPY busybox /bin/busybox\nRUN ["/bin/busybox", "sh", "-c", "/bin/busybox uname -m > /built-on"]\n'
+    )
+    const build = spawnSync('/usr/bin/docker', ['build', '--platform', 'linux/arm64', '-t', tag, ctx], {
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_BUILDKIT: '1' }
+    })
+    const ranOn = docker('run', '--rm', '--platform', 'linux/arm64', tag, '/bin/busybox', 'cat', '/built-on').stdout.trim()
+    return { status: build.status, ranOn }
+  } finally {
+    docker('rmi', '-f', tag)
+    fs.rmSync(ctx, { recursive: true, force: true })
+  }
+}
+
+/**
+ * An image with a POSIX shell (bash), mount and the rest of what the helper uses, but no tar: busybox
+ * cannot be used for it, since its shell finds its own tar applet whatever PATH says.
+ */
+function imageWithoutTar(tag: string): void {
+  const root = fs.mkdtempSync(path.join('/tmp', 'notar-'))
+  try {
+    const tools = ['bash', 'mount', 'mkdir', 'cat', 'od', 'tr', 'uname'].map(t =>
+      execFileSync('sh', ['-c', 'command -v "$1"', 'sh', t], { encoding: 'utf8' }).trim()
+    )
+    const libs = execFileSync('ldd', tools, { encoding: 'utf8' }).match(/\/[^\s:]+\.so[^\s:]*/g) ?? []
+    for (const file of [...tools, ...new Set(libs)]) {
+      fs.mkdirSync(path.join(root, path.dirname(file)), { recursive: true })
+      fs.copyFileSync(file, path.join(root, file))
+      fs.chmodSync(path.join(root, file), 0o755)
+    }
+    for (const d of ['bin', 'tmp', 'proc', 'sys', 'dev', 'run']) fs.mkdirSync(path.join(root, d), { recursive: true })
+    fs.symlinkSync('/usr/bin/bash', path.join(root, 'bin/sh'))
+    execFileSync('tar', ['-C', root, '-cf', `${root}.tar`, '.'])
+    execFileSync('docker', ['import', `${root}.tar`, tag])
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+    fs.rmSync(`${root}.tar`, { force: true })
+  }
+}
+
+describe('a container job whose helper image has no tar', () => {
+  const tag = 'setup-qemu-e2e-notar:test'
+  let r: RunResult
+  let before = ''
+  beforeAll(async () => {
+    imageWithoutTar(tag)
+    before = snapshot()
+    r = await actInContainerJob('cjob-notar', { platforms: 'arm64', image: IMG.image, 'helper-image': tag }, { post: false })
+  }, 300_000)
+  afterAll(() => {
+    docker('rmi', '-f', tag)
+  })
+
+  it('the step fails', () => expect(r.rc).toBe(1))
+  it('the error names the image and what it lacks', () =>
+    expect(r.mainLog).toContain(`::error::the helper image ${tag} has no tar to receive the emulators on its stdin`))
+  it('nothing was registered', () => expect(snapshot()).toBe(before))
+})
+
+describe('a container job whose engine goes away while it registers', () => {
+  let fwd: { port: number; child: ChildProcess }
+  let r: RunResult
+  let left: string[] = []
+  beforeAll(async () => {
+    fwd = await forwarder()
+    const dir = runDir('cjob-vanish')
+    const running = actInContainerJob(
+      'cjob-vanish',
+      { platforms: 'arm64,s390x,ppc64le', ...IMG },
+      { post: false, env: { DOCKER_HOST: `tcp://127.0.0.1:${fwd.port}` } }
+    )
+    // the engine goes the moment registration starts
+    const log = path.join(dir, 'main.log')
+    for (let i = 0; i < 3000; i++) {
+      if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('::group::Register')) break
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    fwd.child.kill('SIGKILL')
+    r = await running
+    // the helper the engine may still have been running has finished by now
+    await new Promise(resolve => setTimeout(resolve, 3000))
+    left = entries()
+  }, 300_000)
+
+  it('the step fails', () => expect(r.rc).toBe(1))
+  it('it says the engine went away and what to do', () =>
+    expect(r.mainLog).toMatch(
+      /::error::.*(the Docker engine went away during this step|the Docker daemon is not reachable).*(run the step again|DOCKER_HOST)/
+    ))
+  it('nothing half-registered: every qemu-* entry there is whole and works in a container', () => {
+    const deb: Record<string, string> = { 'qemu-aarch64': 'arm64', 'qemu-s390x': 's390x', 'qemu-ppc64le': 'ppc64el' }
+    for (const e of left) expect([e, containerRuns(deb[e])]).toEqual([e, true])
+  })
 })

@@ -53,6 +53,7 @@ export class Docker {
     const r = await this.call(['info', '--format', '{{json .SecurityOptions}}'])
     const out = r.stdout.trim()
     if (r.exitCode !== 0 || !out.startsWith('[')) {
+      await this.notDockers(`${r.stderr}\n${out}`)
       throw new Error(
         `the Docker daemon is not reachable (${oneLine(r.stderr || out)}). Start it ` +
           '(`sudo systemctl start docker`), or point DOCKER_HOST at a running engine.'
@@ -60,6 +61,23 @@ export class Docker {
     }
     const securityOptions = JSON.parse(out) as string[]
     return { securityOptions, rootless: securityOptions.some(o => o.includes('name=rootless')) }
+  }
+
+  /**
+   * A CLI that answers, but not as Docker's does (Podman's docker-compatible one has no SecurityOptions
+   * field): say what it is and what to do, rather than that no daemon is there.
+   */
+  private async notDockers(said: string): Promise<void> {
+    if (!/can't evaluate field|podman/i.test(said)) return
+    const version = oneLine((await this.call(['--version']).catch(() => undefined))?.stdout ?? '')
+    const what = /podman/i.test(`${version} ${said}`)
+      ? `Podman's docker-compatible CLI${version ? ` (${version})` : ''}`
+      : `a CLI that does not answer as Docker's does${version ? ` (${version})` : ''}`
+    throw new Error(
+      `${this.bin} here is ${what}, and this action needs a Docker engine (\`${this.bin} info\` said: ${oneLine(said)}). ` +
+        'Use a runner with a rootful Docker engine, or register the emulators once on this host from a privileged ' +
+        'context (for example `sudo podman run --rm --privileged <a tonistiigi/binfmt image> --install all`).'
+    )
   }
 
   /**
