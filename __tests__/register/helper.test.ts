@@ -289,3 +289,33 @@ describe("the table as the engine's containers see it", () => {
     }
   })
 })
+
+describe('an engine that cannot register names its case', () => {
+  const caps = 'docker: Error response from daemon: failed to create task: unable to apply caps: operation not permitted'
+  it('a user-namespaced engine that refuses the host namespace', async () => {
+    const { docker } = engine([
+      { exitCode: 0, stdout: 'mountfail mount: permission denied\n', stderr: '' },
+      { exitCode: 125, stdout: '', stderr: caps }
+    ])
+    docker.info = async () => info('name=userns')
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(changes, [])).rejects.toThrow(
+      /maps users into a user namespace \(userns-remap\).*--userns host/
+    )
+  })
+  it('an engine that refuses both SYS_ADMIN and --privileged', async () => {
+    const { docker } = engine([
+      { exitCode: 0, stdout: 'mountfail mount: permission denied\n', stderr: '' },
+      { exitCode: 125, stdout: '', stderr: caps }
+    ])
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(changes, [])).rejects.toThrow(
+      /refuses both --privileged and SYS_ADMIN.*rootful Docker engine/
+    )
+  })
+  it('a rootless engine, a rootless Docker-in-Docker sidecar among them', async () => {
+    const { docker } = engine([])
+    docker.info = async () => ({ securityOptions: ['name=rootless'], rootless: true })
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).look(new Map())).rejects.toThrow(
+      /this Docker engine is rootless.*rootless Docker-in-Docker sidecar/
+    )
+  })
+})
