@@ -5,6 +5,7 @@
 import * as io from '@actions/io'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { runCommand, type RunResult } from './command.js'
+import type { Engine } from './engine.js'
 import { TimeoutError } from './timeout.js'
 
 export interface EngineInfo {
@@ -15,7 +16,7 @@ export interface EngineInfo {
 /** Seconds for calls that only talk to the local daemon. */
 const LOCAL_TIMEOUT = 120
 
-export class Docker {
+export class Docker implements Engine {
   private infoPromise?: Promise<EngineInfo>
 
   constructor(

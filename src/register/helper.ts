@@ -6,7 +6,8 @@
 import * as fs from 'node:fs/promises'
 import { hostPlatform } from '../acquire/elf.js'
 import { CONTAINER_LABEL, INTERPRETER_DIR, RUN_ID } from '../constants.js'
-import { oneLine, type Docker, type EngineInfo } from '../engine/docker.js'
+import { oneLine, type EngineInfo } from '../engine/docker.js'
+import type { Engine } from '../engine/engine.js'
 import { TimeoutError } from '../engine/timeout.js'
 import type { Privilege } from '../inputs/inputs.js'
 import * as log from '../log.js'
@@ -185,7 +186,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
   private containers = 0
 
   constructor(
-    private readonly docker: Docker,
+    private readonly docker: Engine,
     private readonly image: string,
     private readonly privilege: Privilege,
     /** seconds the helper container may take before it is stopped and removed */
