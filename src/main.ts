@@ -118,7 +118,8 @@ async function report(
   const named = (p: Platform): boolean => inputs.platforms !== 'all' || inputs.named.includes(p)
   reportFailures(verdicts, named)
   if (inputs.summary && process.env.GITHUB_STEP_SUMMARY) {
-    await writeSummary(verdicts, prepared.decisions, host.native, outputs, prepared.emulators, method)
+    const how = method && host.engine ? `${method}, through the engine` : method
+    await writeSummary(verdicts, prepared.decisions, host.native, outputs, prepared.emulators, how)
   }
   const failure = stepFailure(verdicts, named)
   if (failure) core.setFailed(failure)

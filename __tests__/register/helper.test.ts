@@ -319,3 +319,30 @@ describe('an engine that cannot register names its case', () => {
     )
   })
 })
+
+describe('an engine that cannot see the runner after all', () => {
+  it('gets the files on stdin when it says a bind source does not exist', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-test-'))
+    try {
+      fs.writeFileSync(path.join(dir, 'qemu-aarch64'), 'emulator', { mode: 0o755 })
+      const bind =
+        'docker: Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ' + dir
+      const { docker, calls } = engine([
+        { exitCode: 125, stdout: '', stderr: bind },
+        { exitCode: 0, stdout: 'ready\nok 1\nok 2\n', stderr: '' }
+      ])
+      const results = await new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(
+        changes,
+        [],
+        [{ host: dir, target: '/run/setup-qemu/k' }]
+      )
+      expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
+      const [first, second] = runs(calls)
+      expect(first.join(' ')).toContain(`type=bind,source=${dir}`)
+      expect(second.join(' ')).not.toContain('type=bind')
+      expect(second).toContain('--interactive')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})

@@ -114,12 +114,8 @@ export async function post(): Promise<void> {
           return false
         }
       })
-      const results = await registrar.apply(allowed, native, mounts).catch(async (err: Error) => {
-        // an interpreter the engine's host does not have: put back what can be without it
-        if (!mounts.length || !/bind source path does not exist|invalid mount config/i.test(err.message)) throw err
-        log.warning(`the engine cannot show the helper every interpreter to restore (${err.message}); restoring without them`)
-        return registrar.apply(allowed, native, [])
-      })
+      // an interpreter the engine's host does not have is sent from here by the registrar, if this runner has it
+      const results = await registrar.apply(allowed, native, mounts)
       results.forEach(report)
       const restored = results.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name)
       await checkRestored(

@@ -166,10 +166,18 @@ export function helperArgs(
 const changeArgs = (c: Change): string[] =>
   c.op === 'remove' ? ['remove', c.name, c.onlyIfIn ?? ''] : [c.disabled ? 'add-disabled' : 'add', c.name, c.line]
 
-/** The files the mounts marked `send` hand over, as one tar stream; undefined when there are none. */
-async function streamOf(mounts: readonly Mount[], extra: readonly TarFile[] = []): Promise<Buffer | undefined> {
-  const files = [...extra]
-  for (const m of mounts.filter(x => x.send)) files.push(...(await filesOf(m.host, m.target)))
+/**
+ * The files the mounts marked `send` hand over (a directory's files, or one file), as one tar stream;
+ * undefined when there are none. A file this runner does not have is left out: its write then fails
+ * and says so, as a bind mount of it could not have helped either.
+ */
+async function streamOf(mounts: readonly Mount[]): Promise<Buffer | undefined> {
+  const files: TarFile[] = []
+  for (const m of mounts.filter(x => x.send)) {
+    const st = await fs.lstat(m.host).catch(() => undefined)
+    if (st?.isDirectory()) files.push(...(await filesOf(m.host, m.target)))
+    else if (st?.isFile()) files.push({ name: m.target.replace(/^\/+/, ''), data: await fs.readFile(m.host), mode: st.mode })
+  }
   return files.length ? tarOf(files) : undefined
 }
 
@@ -222,6 +230,21 @@ export class HelperRegistrar extends Registrar implements EngineView {
   }
 
   protected async write(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
+    try {
+      return await this.writeWith(changes, mounts)
+    } catch (err) {
+      // an engine that does not see this runner's paths (another mount namespace, a sidecar): send them
+      const missing = /bind source path does not exist/i.exec((err as Error).message)
+      if (!missing || !mounts.some(m => !m.send)) throw err
+      log.info(`the engine cannot see this runner's files (${(err as Error).message}): sending them to the helper on its stdin`)
+      return this.writeWith(
+        changes,
+        mounts.map(m => ({ ...m, send: true }))
+      )
+    }
+  }
+
+  private async writeWith(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
     const input = await streamOf(mounts)
     const r = await this.inHelper(['write', ...changes.flatMap(changeArgs)], mounts, input)
     const answers = parseAnswers(r.stdout)
