@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import type { ProbesInFlight } from './early.js'
 import { forMain } from './factory.js'
 import { handlersOf } from './binfmt/entry.js'
+import type { EngineView } from './host/engine-view.js'
 import { inspectHost, protectedPlatforms, type HostState } from './host/inspect.js'
 import { readInputs, type Inputs } from './inputs/inputs.js'
 import { isPinned } from './inputs/validate.js'
@@ -27,7 +28,7 @@ export async function run(inFlight?: ProbesInFlight): Promise<void> {
     markMainRan()
     const inputs = await core.group('Inputs', async () => readAndShowInputs())
     const { source, registrar } = forMain(inputs, scratchDir)
-    const host = await core.group('Host', async () => inspect(inputs, scratchDir, inFlight))
+    const host = await core.group('Host', async () => inspect(inputs, scratchDir, registrar, inFlight))
     const prepared = await prepare(inputs, host, source, registrar)
     const writes = await core.group('Register', async () => register(prepared, host, inputs, registrar))
     const verified = await core.group('Verify', async () => check(prepared, host, writes, scratchDir))
@@ -51,10 +52,22 @@ function readAndShowInputs(): Inputs {
   return i
 }
 
-async function inspect(inputs: Inputs, scratchDir: string, inFlight?: ProbesInFlight): Promise<HostState> {
+async function inspect(inputs: Inputs, scratchDir: string, engine: EngineView, inFlight?: ProbesInFlight): Promise<HostState> {
   // the probes started early answer for this request only if they were started for the same one
   const same = inFlight && JSON.stringify(inFlight.requested) === JSON.stringify(inputs.platforms)
-  const h = await inspectHost(path.join(scratchDir, 'probes'), inputs.platforms, same ? inFlight.probing : undefined)
+  const h = await inspectHost(
+    path.join(scratchDir, 'probes'),
+    inputs.platforms,
+    same ? inFlight.probing : undefined,
+    process.arch,
+    engine
+  )
+  if (h.engine) {
+    log.info(`binfmt_misc is read and written through the engine: ${h.engine.why}`)
+    log.info(
+      h.engine.sameKernel ? "the engine runs on this runner's kernel" : 'the engine runs on another kernel than this runner'
+    )
+  }
   if (h.mount.mountedNow) log.info(`mounted binfmt_misc (${h.mount.how}); it stays mounted so the entries outlive the helper`)
   log.info(`native: ${h.native.flatMap(p => p.platforms).join(', ')}`)
   for (const [arch, why] of h.undecided) log.info(`linux/${arch} may be native here and is never registered: ${why}`)
@@ -85,10 +98,11 @@ async function check(
 ): Promise<Verified> {
   // with nothing written, the probes just run are still the truth: no need to run them again
   const unchanged = writes.length ? undefined : { results: host.before, entries: host.entries }
-  const v = await verify(prepared.decisions, host.probes, scratchDir, writes, unchanged)
+  const v = await verify(prepared.decisions, host.probes, scratchDir, writes, unchanged, host.engine)
   for (const x of v) log.info(`${x.platform.platforms[0]}: ${x.ok ? 'ok' : 'FAILED'} (${x.ok ? x.how : x.reason})`)
   const unasked = PLATFORMS.filter(p => !v.some(x => x.platform === p) && !protectedPlatforms(host).includes(p))
-  const also = await alsoWorking(unasked, host.probes, scratchDir, unchanged)
+  // through the engine, only what was asked for is probed there
+  const also = host.engine ? [] : await alsoWorking(unasked, host.probes, scratchDir, unchanged)
   for (const x of also) log.info(`${x.platform.platforms[0]}: ok, not asked for (${x.how})`)
   return { requested: v, also }
 }
@@ -115,7 +129,8 @@ async function report(
   const named = (p: Platform): boolean => inputs.platforms !== 'all' || inputs.named.includes(p)
   reportFailures(verdicts, named)
   if (inputs.summary && process.env.GITHUB_STEP_SUMMARY) {
-    await writeSummary([...verdicts, ...also], prepared.decisions, host.native, outputs, prepared.emulators, method)
+    const how = method && host.engine ? `${method}, through the engine` : method
+    await writeSummary([...verdicts, ...also], prepared.decisions, host.native, outputs, prepared.emulators, how)
   }
   const failure = stepFailure(verdicts, named)
   if (failure) core.setFailed(failure)

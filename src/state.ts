@@ -23,6 +23,8 @@ export interface CleanupState {
   privilege: Privilege
   mode?: PrivilegeMode
   timeout: number
+  /** main read and wrote the table through the engine: post does the same */
+  engine?: boolean
 }
 
 export const markMainRan = (): void => core.saveState(State.IsPost, 'true')
@@ -88,6 +90,7 @@ export function checkCleanup(s: unknown): CleanupState {
   if (!Number.isInteger(s.timeout) || (s.timeout as number) < 1 || (s.timeout as number) > 99999) {
     throw new Error('the saved cleanup state has a bad time limit')
   }
+  if (s.engine !== undefined && s.engine !== true) throw new Error('the saved cleanup state has a bad engine flag')
   return {
     added: names as string[],
     removed,
@@ -96,7 +99,8 @@ export function checkCleanup(s: unknown): CleanupState {
     helperImage: s.helperImage,
     privilege: s.privilege as Privilege,
     mode: s.mode as PrivilegeMode | undefined,
-    timeout: s.timeout as number
+    timeout: s.timeout as number,
+    ...(s.engine ? { engine: true } : {})
   }
 }
 

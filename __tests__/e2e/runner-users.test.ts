@@ -1,6 +1,7 @@
 /**
  * As an unprivileged user in the docker group, like GitHub's runner user: with sudo the action mounts
- * binfmt_misc itself; without sudo it says how to mount it, and works where it is mounted.
+ * binfmt_misc itself; without sudo it goes through the engine, which cannot keep entries where nothing on
+ * its host has binfmt_misc mounted, and says how to mount it; it works where it is mounted.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
@@ -38,6 +39,8 @@ describe('a user without sudo, on a host where binfmt_misc is not mounted', () =
   it('the step fails', () => expect(r.rc).toBe(1))
   it('it says how to mount binfmt_misc', () =>
     expect(r.mainLog).toContain('Run `sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc` before this step'))
+  it('it tried through the engine, whose host has no binfmt_misc mounted to keep the entries, and says so', () =>
+    expect(r.mainLog).toContain("once it had exited the engine's binfmt_misc no longer showed it"))
   it('nothing was registered: binfmt_misc is still not mounted', () => expect(mounted()).toBe(false))
 })
 

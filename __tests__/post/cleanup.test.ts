@@ -21,6 +21,19 @@ const state = (over: Partial<CleanupState> = {}): CleanupState => ({
 })
 
 describe('what post writes', () => {
+  it("an F entry's interpreter is bound from the host the helper runs on: checked here, left to the engine through it", () => {
+    const was = parseEntry(
+      'qemu-riscv64',
+      'enabled\ninterpreter /opt/only-on-the-engine-host/qemu-riscv64\nflags: F\noffset 0\nmagic 7f454c46\nmask ffffffff\n'
+    )
+    const now = new Map([['qemu-riscv64', entry('qemu-riscv64', `${dir}/qemu-riscv64`)]])
+    const s = state({ added: ['qemu-riscv64'], removed: [was] })
+    expect(cleanupPlan(s, now).mounts).toEqual([])
+    expect(cleanupPlan(s, now, () => undefined).mounts).toEqual([
+      { host: '/opt/only-on-the-engine-host/qemu-riscv64', target: '/opt/only-on-the-engine-host/qemu-riscv64' }
+    ])
+  })
+
   it('removes our entries only while they are still ours, and says so to the helper too', () => {
     const now = new Map([
       ['qemu-aarch64', entry('qemu-aarch64', `${dir}/qemu-aarch64`)],

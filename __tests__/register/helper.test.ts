@@ -3,7 +3,11 @@ import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
 import type { Docker, EngineInfo } from '../../src/engine/docker.js'
 import type { RunResult } from '../../src/engine/command.js'
 import { TimeoutError } from '../../src/engine/timeout.js'
-import { HelperRegistrar, bindMount, helperArgs, parseAnswers } from '../../src/register/helper.js'
+import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { HelperRegistrar, bindMount, helperArgs, parseAnswers, parseLook } from '../../src/register/helper.js'
 import type { Change } from '../../src/register/registrar.js'
 
 const info = (...securityOptions: string[]): EngineInfo => ({ securityOptions, rootless: false })
@@ -81,7 +85,7 @@ function engine(answers: Array<RunResult | Error>): { docker: Docker; calls: str
   const docker = {
     info: async () => info('name=seccomp,profile=builtin'),
     ensureImage: async () => 'sha256:x',
-    call: async (args: readonly string[]) => {
+    call: async (args: readonly string[], _timeout?: number, _input?: Buffer) => {
       calls.push([...args])
       if (args[0] !== 'run') return { exitCode: 0, stdout: '', stderr: '' }
       const next = answers.shift() ?? { exitCode: 0, stdout: '', stderr: '' }
@@ -161,5 +165,184 @@ describe('getting ready', () => {
     await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).prepare()).rejects.toThrow(
       /^the Docker daemon is not reachable$/
     )
+  })
+})
+
+const hex = (s: string): string => Buffer.from(s).toString('hex')
+
+describe('files sent on stdin, for an engine that cannot see the runner', () => {
+  it('the helper reads its stdin and binds only what is not sent', () => {
+    const args = helperArgs(
+      'busybox',
+      'n',
+      'least',
+      info(),
+      [
+        { host: '/runner/temp/e', target: '/run/setup-qemu/k', send: true },
+        { host: '/usr/bin/qemu-arm-static', target: '/usr/bin/qemu-arm-static' }
+      ],
+      true
+    )
+    expect(args).toContain('--interactive')
+    expect(args.join(' ')).not.toContain('/runner/temp/e')
+    expect(args).toContain('type=bind,source=/usr/bin/qemu-arm-static,target=/usr/bin/qemu-arm-static,readonly')
+    expect(args.at(-1)).toBe('stream')
+  })
+
+  it('the emulators go in as a tar stream, extracted where entries point', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-test-'))
+    try {
+      fs.writeFileSync(path.join(dir, 'qemu-aarch64'), 'emulator', { mode: 0o755 })
+      const inputs: (Buffer | undefined)[] = []
+      const { docker } = engine([{ exitCode: 0, stdout: 'ready\nremove 1\nok 1\nok 2\n', stderr: '' }])
+      const call = docker.call.bind(docker)
+      docker.call = async (args, timeout, input) => {
+        inputs.push(input)
+        return call(args, timeout, input)
+      }
+      const results = await new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(
+        changes,
+        [],
+        [{ host: dir, target: '/run/setup-qemu/k', send: true }]
+      )
+      expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
+      const out = path.join(dir, 'out')
+      fs.mkdirSync(out)
+      execFileSync('tar', ['-xf', '-', '-C', out], { input: inputs.find(i => i !== undefined) })
+      expect(fs.readFileSync(path.join(out, 'run/setup-qemu/k/qemu-aarch64'), 'utf8')).toBe('emulator')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('a helper image without tar is named', async () => {
+    const { docker } = engine([{ exitCode: 4, stdout: 'notar\n', stderr: '' }])
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-test-'))
+    try {
+      const r = new HelperRegistrar(docker, 'registry.example/no-tar:1', 'auto', 120)
+      await expect(r.apply(changes, [], [{ host: empty, target: '/t', send: true }])).rejects.toThrow(
+        /^the helper image registry.example\/no-tar:1 has no tar to receive the emulators/
+      )
+    } finally {
+      fs.rmSync(empty, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('the engine that goes away', () => {
+  it('says so and what to do, not that the helper failed', async () => {
+    const { docker } = engine([
+      { exitCode: 1, stdout: '', stderr: 'error during connect: Post "http://127.0.0.1:2375/v1.41/containers/create": EOF' }
+    ])
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(changes, [])).rejects.toThrow(
+      /^the Docker engine went away during this step .*none is left half-made; check the engine/
+    )
+  })
+})
+
+describe("the table as the engine's containers see it", () => {
+  const arm64 = 'enabled\ninterpreter /run/setup-qemu/k/qemu-aarch64\nflags: POCF\noffset 0\nmagic 7f45\nmask ffff\n'
+  const look = [
+    'ready',
+    'status enabled',
+    'boot 0b0c-11',
+    'machine x86_64',
+    `before ${hex('qemu-aarch64')} ${hex(arm64)}`,
+    `before ${hex('odd\nname')} ${hex('disabled\ninterpreter /x\nflags: \n')}`,
+    'probe 42 /run/setup-qemu-probes/probe-arm64',
+    'probe 126 /run/setup-qemu-probes/probe-s390x',
+    `after ${hex('qemu-aarch64')} ${hex(arm64)}`,
+    `after ${hex('odd\nname')} ${hex('disabled\ninterpreter /x\nflags: \n')}`
+  ].join('\n')
+
+  it('names and texts arrive as hex, so no byte of them is misread', () => {
+    const l = parseLook(look)
+    expect([...l.entries.keys()]).toEqual(['qemu-aarch64', 'odd\nname'])
+    expect(l.entries.get('qemu-aarch64')).toMatchObject({
+      enabled: true,
+      flags: 'POCF',
+      interpreter: '/run/setup-qemu/k/qemu-aarch64'
+    })
+    expect(l.entries.get('odd\nname')?.enabled).toBe(false)
+    expect(l).toMatchObject({ enabled: true, bootId: '0b0c-11', machine: 'x86_64', changed: false })
+    expect(l.results.get('arm64')).toEqual({ ok: true })
+    expect(l.results.get('s390x')?.ok).toBe(false)
+  })
+
+  it('a table that changed while the probes ran is seen as changed', () => {
+    expect(parseLook(look.replace(`after ${hex('qemu-aarch64')} ${hex(arm64)}`, '')).changed).toBe(true)
+  })
+
+  it('probes go in on stdin, and their paths are arguments', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-test-'))
+    try {
+      fs.writeFileSync(path.join(dir, 'probe-arm64'), 'probe', { mode: 0o755 })
+      const { docker, calls } = engine([{ exitCode: 0, stdout: look, stderr: '' }])
+      const l = await new HelperRegistrar(docker, 'busybox', 'auto', 120).look(
+        new Map([['arm64', path.join(dir, 'probe-arm64')]])
+      )
+      expect(l.machine).toBe('x86_64')
+      const run = runs(calls)[0]
+      expect(run.slice(-3)).toEqual(['stream', 'look', '/run/setup-qemu-probes/probe-arm64'])
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('an engine that cannot register names its case', () => {
+  const caps = 'docker: Error response from daemon: failed to create task: unable to apply caps: operation not permitted'
+  it('a user-namespaced engine that refuses the host namespace', async () => {
+    const { docker } = engine([
+      { exitCode: 0, stdout: 'mountfail mount: permission denied\n', stderr: '' },
+      { exitCode: 125, stdout: '', stderr: caps }
+    ])
+    docker.info = async () => info('name=userns')
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(changes, [])).rejects.toThrow(
+      /maps users into a user namespace \(userns-remap\).*--userns host/
+    )
+  })
+  it('an engine that refuses both SYS_ADMIN and --privileged', async () => {
+    const { docker } = engine([
+      { exitCode: 0, stdout: 'mountfail mount: permission denied\n', stderr: '' },
+      { exitCode: 125, stdout: '', stderr: caps }
+    ])
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(changes, [])).rejects.toThrow(
+      /refuses both --privileged and SYS_ADMIN.*rootful Docker engine/
+    )
+  })
+  it('a rootless engine, a rootless Docker-in-Docker sidecar among them', async () => {
+    const { docker } = engine([])
+    docker.info = async () => ({ securityOptions: ['name=rootless'], rootless: true })
+    await expect(new HelperRegistrar(docker, 'busybox', 'auto', 120).look(new Map())).rejects.toThrow(
+      /this Docker engine is rootless.*rootless Docker-in-Docker sidecar/
+    )
+  })
+})
+
+describe('an engine that cannot see the runner after all', () => {
+  it('gets the files on stdin when it says a bind source does not exist', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-test-'))
+    try {
+      fs.writeFileSync(path.join(dir, 'qemu-aarch64'), 'emulator', { mode: 0o755 })
+      const bind =
+        'docker: Error response from daemon: invalid mount config for type "bind": bind source path does not exist: ' + dir
+      const { docker, calls } = engine([
+        { exitCode: 125, stdout: '', stderr: bind },
+        { exitCode: 0, stdout: 'ready\nok 1\nok 2\n', stderr: '' }
+      ])
+      const results = await new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(
+        changes,
+        [],
+        [{ host: dir, target: '/run/setup-qemu/k' }]
+      )
+      expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
+      const [first, second] = runs(calls)
+      expect(first.join(' ')).toContain(`type=bind,source=${dir}`)
+      expect(second.join(' ')).not.toContain('type=bind')
+      expect(second).toContain('--interactive')
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
   })
 })

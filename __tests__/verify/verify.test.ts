@@ -1,6 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
-import { parseEntry } from '../../src/binfmt/entry.js'
-import { chrootResult, explain, writeErrors } from '../../src/verify/verify.js'
+import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
+import type { EngineView } from '../../src/host/engine-view.js'
+import { byArch } from '../../src/platforms.js'
+import type { Decision } from '../../src/register/plan.js'
+import type { ChangeResult } from '../../src/register/registrar.js'
+import { chrootResult, explain, verify, writeErrors } from '../../src/verify/verify.js'
 
 describe('what the writes explain', () => {
   it('a failed write, and an entry the helper said it added that this host does not show', () => {
@@ -101,5 +105,42 @@ describe('a probe chrooted into an empty directory', () => {
     const r = chrootResult(status, viaSudo)
     if (expected === undefined) expect(r).toBeUndefined()
     else expect(r).toMatchObject(expected)
+  })
+})
+
+describe('verifying through the engine', () => {
+  const arm64 = byArch('arm64')
+  const [, , , , magic, mask] = registrationLine(arm64, '/run/setup-qemu/k/qemu-aarch64').split(':')
+  const hexOf = (s: string): string => s.replaceAll('\\x', '')
+  const entry = parseEntry(
+    'qemu-aarch64',
+    `enabled\ninterpreter /run/setup-qemu/k/qemu-aarch64\nflags: POCF\noffset 0\nmagic ${hexOf(magic)}\nmask ${hexOf(mask)}\n`
+  )
+  const decisions: Decision[] = [{ platform: arm64, action: 'add', reason: 'not registered yet' }]
+  const added: ChangeResult[] = [{ change: { op: 'add', name: 'qemu-aarch64', line: '' }, status: 'ok' }]
+  const viewOf = (entries: Map<string, Entry>, ok: boolean): EngineView => ({
+    look: async () => ({
+      entries,
+      changed: false,
+      enabled: true,
+      bootId: 'b',
+      machine: 'x86_64',
+      results: new Map([['arm64', ok ? { ok: true } : { ok: false, error: 'wrong exit code', detail: 'exit code 2' }]])
+    })
+  })
+
+  it('a probe that passes in a fresh container proves the F entry', async () => {
+    const engine = { view: viewOf(new Map([['qemu-aarch64', entry]]), true), why: 'test', sameKernel: false }
+    const [v] = await verify(decisions, new Map([['arm64', '/nonexistent']]), '/tmp', added, undefined, engine)
+    expect(v).toMatchObject({ ok: true, native: false, how: 'probe in a container without the emulator (F proven)' })
+  })
+
+  it('an entry gone once the helper exited says to mount binfmt_misc on the engine host', async () => {
+    const engine = { view: viewOf(new Map(), false), why: 'test', sameKernel: false }
+    const [v] = await verify(decisions, new Map([['arm64', '/nonexistent']]), '/tmp', added, undefined, engine)
+    expect(v.ok).toBe(false)
+    expect(v.reason).toMatch(
+      /no longer showed it: binfmt_misc is not mounted on the engine's host.*Run `sudo mount -t binfmt_misc/
+    )
   })
 })

@@ -6,6 +6,7 @@ import * as io from '@actions/io'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { runCommand, type RunResult } from './command.js'
 import { PermanentError, withRetries } from './retry.js'
+import type { Engine } from './engine.js'
 import { TimeoutError } from './timeout.js'
 
 export interface EngineInfo {
@@ -22,7 +23,7 @@ const LOCAL_TIMEOUT = 120
 /** Finds a local copy of an image under another name (a cache loads images by id), before a pull. */
 export type LocalCopy = (ref: string) => Promise<string | undefined>
 
-export class Docker {
+export class Docker implements Engine {
   private infoPromise?: Promise<EngineInfo>
   /** asked when the engine has no image by its name; set by the factory */
   localCopy?: LocalCopy
@@ -62,6 +63,7 @@ export class Docker {
     const r = await this.call(['info', '--format', '{{json .SecurityOptions}}'])
     const out = r.stdout.trim()
     if (r.exitCode !== 0 || !out.startsWith('[')) {
+      await this.notDockers(`${r.stderr}\n${out}`)
       throw new Error(
         `the Docker daemon is not reachable (${oneLine(r.stderr || out)}). Start it ` +
           '(`sudo systemctl start docker`), or point DOCKER_HOST at a running engine.'
@@ -69,6 +71,23 @@ export class Docker {
     }
     const securityOptions = JSON.parse(out) as string[]
     return { securityOptions, rootless: securityOptions.some(o => o.includes('name=rootless')) }
+  }
+
+  /**
+   * A CLI that answers, but not as Docker's does (Podman's docker-compatible one has no SecurityOptions
+   * field): say what it is and what to do, rather than that no daemon is there.
+   */
+  private async notDockers(said: string): Promise<void> {
+    if (!/can't evaluate field|podman/i.test(said)) return
+    const version = oneLine((await this.call(['--version']).catch(() => undefined))?.stdout ?? '')
+    const what = /podman/i.test(`${version} ${said}`)
+      ? `Podman's docker-compatible CLI${version ? ` (${version})` : ''}`
+      : `a CLI that does not answer as Docker's does${version ? ` (${version})` : ''}`
+    throw new Error(
+      `${this.bin} here is ${what}, and this action needs a Docker engine (\`${this.bin} info\` said: ${oneLine(said)}). ` +
+        'Use a runner with a rootful Docker engine, or register the emulators once on this host from a privileged ' +
+        'context (for example `sudo podman run --rm --privileged <a tonistiigi/binfmt image> --install all`).'
+    )
   }
 
   /**

@@ -8,9 +8,11 @@ import * as fs from 'node:fs/promises'
 import { handlersOf, type Entry } from '../binfmt/entry.js'
 import { fingerprint, globallyEnabled, readEntries } from '../binfmt/table.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
-import { probeHost, runsOnCpu, type CpuAnswer, type HostProbes, type ProbeResult } from '../probe/run.js'
+import { probeHost, probesToRun, runsOnCpu, type CpuAnswer, type HostProbes, type ProbeResult } from '../probe/run.js'
+import { engineElsewhere } from '../engine/endpoint.js'
 import { nativeVariants } from './cpu.js'
-import { ensureMounted, type MountResult } from './mount.js'
+import { platformOfMachine, type EngineView } from './engine-view.js'
+import { NotMountedError, ensureMounted, type MountResult } from './mount.js'
 
 export interface HostState {
   mount: MountResult
@@ -25,6 +27,19 @@ export interface HostState {
   probes: Map<string, string>
   /** probe results before this run changed anything (for the host's family, the requested platforms and those an entry claims) */
   before: Map<string, ProbeResult>
+  /**
+   * set when the table was read through the engine, not by this process (which cannot read it, or whose
+   * engine is elsewhere): then it is also written, verified and restored through the engine
+   */
+  engine?: ThroughEngine
+}
+
+export interface ThroughEngine {
+  view: EngineView
+  /** why this process did not read the table itself */
+  why: string
+  /** the engine runs on this runner's kernel (same boot id): the runner's own probes count too */
+  sameKernel: boolean
 }
 
 /** What must never be registered here: what the host runs natively, and what it may. */
@@ -104,39 +119,120 @@ export async function inspectHost(
   requested: 'all' | readonly Platform[],
   /** probes started before the toolkit loaded, for the same request, with the entries seen just before */
   early?: Promise<(HostProbes & { seen: string }) | undefined>,
-  nodeArch: string = process.arch
+  nodeArch: string = process.arch,
+  /** the engine, to read the table through when this process cannot */
+  engine?: EngineView
 ): Promise<HostState> {
   const own = fromNodeArch(nodeArch)
   const first = (await early) ?? (await probeAgainst(probeDir, requested, nodeArch))
   // before anything changes, mounting included
   if (own) await checkOwnProbe(own, first.before.get(own.arch), probeDir)
-  const mount = await ensureMounted()
+  const elsewhere = engine && engineElsewhere()
+  if (engine && elsewhere) return inspectInEngine(engine, elsewhere, first.probes, requested, nodeArch)
+  let mount: MountResult
+  try {
+    mount = await ensureMounted()
+  } catch (err) {
+    if (!engine || !(err instanceof NotMountedError)) throw err
+    const why = `this runner does not see binfmt_misc and cannot mount it (${err.why})`
+    return inspectInEngine(engine, why, first.probes, requested, nodeArch)
+  }
   let seen = first.seen
   let probed = first
   let entries = await readEntries()
   // the probes mean something only against the entries there while they ran: another job may change them
   for (let tries = 0; seen !== fingerprint(entries); tries++) {
-    if (tries === 3)
-      throw new Error('binfmt_misc kept changing while this step looked at it (another job registering?): try again')
+    if (tries === 3) throw keptChanging()
     probed = await probeAgainst(probeDir, requested, nodeArch)
     seen = probed.seen
     entries = await readEntries()
   }
   const { probes, before } = probed
-  if (!(await globallyEnabled())) {
-    throw new Error(
-      'binfmt_misc is switched off on this host (its status file says disabled), so no emulator can run. ' +
-        'Switch it on with `echo 1 | sudo tee /proc/sys/fs/binfmt_misc/status` if that is what you want.'
-    )
-  }
+  if (!(await globallyEnabled())) throw switchedOff()
+  const { native, undecided } = await nativenessOf(own, before, entries, probes, true)
+  return { mount, entries, native, variants: await nativeVariants(own), undecided, probes, before }
+}
+
+const keptChanging = (): Error =>
+  new Error('binfmt_misc kept changing while this step looked at it (another job registering?): try again')
+
+const switchedOff = (): Error =>
+  new Error(
+    'binfmt_misc is switched off on this host (its status file says disabled), so no emulator can run. ' +
+      'Switch it on with `echo 1 | sudo tee /proc/sys/fs/binfmt_misc/status` if that is what you want.'
+  )
+
+async function nativenessOf(
+  own: Platform | undefined,
+  before: ReadonlyMap<string, ProbeResult>,
+  entries: ReadonlyMap<string, Entry>,
+  probes: ReadonlyMap<string, string>,
+  /** the CPU can be asked from here: this process runs on the kernel in question */
+  canAskCpu: boolean
+): Promise<{ native: Platform[]; undecided: Map<string, string> }> {
   const native: Platform[] = []
   const undecided = new Map<string, string>()
   for (const p of PLATFORMS.filter(q => before.has(q.arch) || q === own)) {
     const handlers = handlersOf(p, entries)
-    const askCpu = own && p !== own && p.family === own.family && handlers.length > 0
+    const askCpu = canAskCpu && own && p !== own && p.family === own.family && handlers.length > 0
     const n = nativeness(p, own, before.get(p.arch), handlers, askCpu ? await runsOnCpu(probes.get(p.arch) ?? '') : undefined)
     if (n === 'native') native.push(p)
     else if (n !== 'foreign') undecided.set(p.arch, n.undecided)
   }
-  return { mount, entries, native, variants: await nativeVariants(own), undecided, probes, before }
+  return { native, undecided }
+}
+
+/** This kernel's boot id, or '' where it cannot be read. */
+const bootId = (): Promise<string> =>
+  fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+    t => t.trim(),
+    () => ''
+  )
+
+/**
+ * The host stage through the engine: a helper reads the table and runs the probes where containers run,
+ * and native detection is made from what it saw. The runner's own probes count only on the same kernel.
+ */
+async function inspectInEngine(
+  view: EngineView,
+  why: string,
+  probes: Map<string, string>,
+  requested: 'all' | readonly Platform[],
+  nodeArch: string
+): Promise<HostState> {
+  const own = fromNodeArch(nodeArch)
+  const sent = new Map(probesToRun(requested, nodeArch).map(p => [p.arch, probes.get(p.arch) ?? ''] as const))
+  let look = await view.look(sent)
+  for (let tries = 0; look.changed; tries++) {
+    if (tries === 2) throw keptChanging()
+    look = await view.look(sent)
+  }
+  const engineCpu = platformOfMachine(look.machine)
+  if (own && engineCpu && engineCpu !== own) {
+    throw new Error(
+      `the engine runs on ${look.machine}, and this runner on ${own.cpu}: emulators for one cannot be registered on the ` +
+        'other. Use a runner of the same architecture as its engine.'
+    )
+  }
+  if (own && !look.results.get(own.arch)?.ok) {
+    const r = look.results.get(own.arch)
+    throw new Error(
+      `a container on this engine cannot run its own ${own.platforms[0]} probe (${r?.error ?? 'not run'}${r?.detail ? `: ${r.detail}` : ''}), ` +
+        'so nothing it would say about other platforms can be trusted, and nothing was changed.'
+    )
+  }
+  if (!look.enabled) throw switchedOff()
+  const sameKernel = look.bootId !== '' && look.bootId === (await bootId())
+  const { native, undecided } = await nativenessOf(own, look.results, look.entries, probes, sameKernel)
+  return {
+    mount: { mountedNow: false },
+    entries: look.entries,
+    native,
+    // the CPU flags read here are the engine's only on the same kernel
+    variants: sameKernel ? await nativeVariants(own) : [],
+    undecided,
+    probes,
+    before: look.results,
+    engine: { view, why, sameKernel }
+  }
 }

@@ -6,6 +6,16 @@ import * as path from 'node:path'
 import { BINFMT_MISC, exists } from '../binfmt/table.js'
 import { runCommand } from '../engine/command.js'
 
+/** binfmt_misc is not mounted here and this process could not mount it; `why` says what each way answered. */
+export class NotMountedError extends Error {
+  constructor(
+    message: string,
+    readonly why: string
+  ) {
+    super(message)
+  }
+}
+
 export interface MountResult {
   /** true when this run mounted it (it stays mounted: see ensureMounted) */
   mountedNow: boolean
@@ -34,8 +44,9 @@ export async function ensureMounted(dir = BINFMT_MISC): Promise<MountResult> {
       errors.push(`${tool}: ${(err as Error).message}`)
     }
   }
-  throw new Error(
+  throw new NotMountedError(
     `binfmt_misc is not mounted on this host and could not be mounted (${errors.join('; ')}). ` +
-      `Run \`sudo mount -t binfmt_misc binfmt_misc ${dir}\` before this step, or run the job as root.`
+      `Run \`sudo mount -t binfmt_misc binfmt_misc ${dir}\` before this step, or run the job as root.`,
+    errors.join('; ')
   )
 }

@@ -6,7 +6,8 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import { entryMatches, lineForEntry, type Entry } from '../binfmt/entry.js'
-import { readEntries } from '../binfmt/table.js'
+import { BINFMT_MISC, readEntries } from '../binfmt/table.js'
+import type { EngineView } from '../host/engine-view.js'
 import { readInputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
@@ -22,7 +23,12 @@ import { readCleanup, type CleanupState } from '../state.js'
  * its own in its place: that one stays), then put back the entry that was there, unless someone else's
  * holds the name now. An entry switched off when it was removed comes back switched off.
  */
-export function cleanupPlan(state: CleanupState, current: ReadonlyMap<string, Entry>): { changes: Change[]; mounts: Mount[] } {
+export function cleanupPlan(
+  state: CleanupState,
+  current: ReadonlyMap<string, Entry>,
+  /** whether a path is on the host the helper's bind mounts come from (undefined: it may be; the engine will say) */
+  onHost: (file: string) => boolean | undefined = fs.existsSync
+): { changes: Change[]; mounts: Mount[] } {
   const ours = (e: Entry | undefined): boolean => e !== undefined && e.interpreter.startsWith(`${state.interpreterDir}/`)
   const changes: Change[] = []
   for (const name of [...new Set([...state.added, ...state.removed.map(e => e.name)])]) {
@@ -34,7 +40,9 @@ export function cleanupPlan(state: CleanupState, current: ReadonlyMap<string, En
   }
   // an F entry is reopened at registration: show the helper its interpreter where the host has it
   const mounts: Mount[] = state.removed
-    .filter(e => e.flags.includes('F') && changes.some(c => c.op === 'add' && c.name === e.name) && fs.existsSync(e.interpreter))
+    .filter(
+      e => e.flags.includes('F') && changes.some(c => c.op === 'add' && c.name === e.name) && onHost(e.interpreter) !== false
+    )
     .map(e => ({ host: e.interpreter, target: e.interpreter }))
   return { changes, mounts }
 }
@@ -43,12 +51,13 @@ export function cleanupPlan(state: CleanupState, current: ReadonlyMap<string, En
  * An F entry comes back by its path, and the file there may not be the one the kernel had open: run
  * the probe of each platform a restored F entry claims, and say so when it fails.
  */
-async function checkRestored(restored: readonly Entry[]): Promise<void> {
+async function checkRestored(restored: readonly Entry[], engine?: EngineView): Promise<void> {
   const claimed = PLATFORMS.filter(p => restored.some(e => e.enabled && e.flags.includes('F') && entryMatches(e, probeHeader(p))))
   if (claimed.length === 0) return
   const dir = makeScratchDir()
   try {
-    const results = await runProbes(writeProbes(dir, claimed))
+    const probes = writeProbes(dir, claimed)
+    const results = engine ? (await engine.look(probes)).results : await runProbes(probes)
     for (const p of claimed) {
       const r = results.get(p.arch)
       if (r && !r.ok) {
@@ -84,7 +93,12 @@ export async function cleanup(): Promise<void> {
       throw new Error("the saved cleanup state does not match this step's inputs, so it was not used")
     }
     await core.group('Cleanup', async () => {
-      const { changes, mounts } = cleanupPlan(state, await readEntries())
+      const registrar = forPost(state)
+      // as main did: through the engine when it did, or when this process cannot read the table
+      const engine = state.engine || !fs.existsSync(`${BINFMT_MISC}/register`) ? registrar : undefined
+      const current = engine ? (await engine.look(new Map())).entries : await readEntries()
+      // through the engine, interpreters are bound from the engine's host, which this process may not see
+      const { changes, mounts } = cleanupPlan(state, current, engine ? () => undefined : fs.existsSync)
       if (changes.length === 0) {
         log.info('nothing to clean up')
         return
@@ -100,11 +114,14 @@ export async function cleanup(): Promise<void> {
           return false
         }
       })
-      const registrar = forPost(state)
+      // an interpreter the engine's host does not have is sent from here by the registrar, if this runner has it
       const results = await registrar.apply(allowed, native, mounts)
       results.forEach(report)
       const restored = results.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name)
-      await checkRestored(state.removed.filter(e => restored.includes(e.name)))
+      await checkRestored(
+        state.removed.filter(e => restored.includes(e.name)),
+        engine
+      )
     })
   } catch (err) {
     log.warning(`cleanup did not finish: ${(err as Error).message}`)

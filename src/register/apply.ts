@@ -13,9 +13,16 @@ import { changesFor } from './plan.js'
 import type { Prepared } from './prepare.js'
 import type { ChangeResult, Registrar } from './registrar.js'
 
-/** The entries that were there before and are gone now. */
-async function lost(before: ReadonlyMap<string, Entry>): Promise<string> {
-  const now = await readEntries()
+/** The entries that were there before and are gone now (read where the table was read). */
+async function lost(host: HostState): Promise<string> {
+  const before = host.entries
+  const now = host.engine
+    ? await host.engine.view.look(new Map()).then(
+        l => l.entries,
+        () => undefined
+      )
+    : await readEntries()
+  if (!now) return ''
   const gone = [...before.keys()].filter(n => !now.has(n))
   return gone.length
     ? ` binfmt_misc no longer has ${gone.join(', ')}, which ${gone.length > 1 ? 'were' : 'was'} there before this step.`
@@ -46,26 +53,30 @@ export async function register(
       helperImage: inputs.helperImage,
       privilege: inputs.privileged,
       mode: registrar.mode,
-      timeout: inputs.timeout
+      timeout: inputs.timeout,
+      ...(host.engine ? { engine: true } : {})
     })
   }
   save()
   // only what acquire handed over is shown to the helper: its own snapshot, never the shared tool cache
   const adds = changes.some(c => c.op === 'add')
+  // an engine that cannot see this runner's files gets them sent on the helper's stdin instead
   const mounts =
-    emulators && adds ? [{ host: emulators.dir, target: registrar.interpreterDir(emulators.key, emulators.dir) }] : []
+    emulators && adds
+      ? [{ host: emulators.dir, target: registrar.interpreterDir(emulators.key, emulators.dir), send: host.engine !== undefined }]
+      : []
   let results: ChangeResult[]
   try {
     results = await registrar.apply(changes, protectedPlatforms(host), mounts)
   } catch (err) {
     throw new Error(
-      `${(err as Error).message}${await lost(host.entries)}${inputs.cleanup ? ' The post step puts back what it can.' : ''}`
+      `${(err as Error).message}${await lost(host)}${inputs.cleanup ? ' The post step puts back what it can.' : ''}`
     )
   }
   save() // now with the privilege that worked, for post to use the same
   for (const r of results) log.info(`${r.change.op} ${r.change.name}: ${r.status}${r.error ? ` (${r.error})` : ''}`)
   if (results.some(r => r.status === 'failed')) {
-    const missing = await lost(host.entries)
+    const missing = await lost(host)
     if (missing)
       log.warning(
         `${missing.trim()}${inputs.cleanup ? ' The post step puts back what it can.' : ' With cleanup: true the post step would put them back.'}`

@@ -3,20 +3,56 @@
  * rootful engines everywhere allow. It mounts binfmt_misc inside the container and writes each change;
  * with `F` the kernel opens the emulator during the write, so entries keep working after it exits.
  */
+import * as fs from 'node:fs/promises'
 import { hostPlatform } from '../acquire/elf.js'
 import { CONTAINER_LABEL, INTERPRETER_DIR, RUN_ID } from '../constants.js'
-import { oneLine, type Docker, type EngineInfo } from '../engine/docker.js'
+import { oneLine, type EngineInfo } from '../engine/docker.js'
+import type { Engine } from '../engine/engine.js'
 import { TimeoutError } from '../engine/timeout.js'
 import type { Privilege } from '../inputs/inputs.js'
 import * as log from '../log.js'
+import { parseEntry, type Entry } from '../binfmt/entry.js'
+import { fingerprint } from '../binfmt/table.js'
+import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
+import type { EngineView, Look } from '../host/engine-view.js'
+import { fromStatus } from '../probe/run.js'
 import { Registrar, type Change, type ChangeResult, type Mount } from './registrar.js'
 
-// Fixed text: every value reaches it as a positional argument, never as code. Each change is three
-// arguments (op, name, line or directory) and is answered by one line `<status> <number> [error]`.
+// Fixed text: every value reaches it as a positional argument, never as code. The first argument says
+// whether files come on stdin (a tar stream, extracted from /), the second what to do. `write`: each
+// change is three arguments (op, name, line or directory), answered by one line `<status> <number> [error]`.
+// `look`: the table (names and contents as hex, read before and after the probes), the probes' exit
+// statuses, the kernel's boot id and machine.
 const SCRIPT = `
 b=/binfmt_misc
 mkdir -p "$b"
 if ! err=$(mount -t binfmt_misc binfmt_misc "$b" 2>&1); then echo "mountfail $err"; exit 3; fi
+if [ "$1" = stream ]; then
+  command -v tar >/dev/null 2>&1 || { echo notar; exit 4; }
+  if ! err=$(tar -xf - -C / 2>&1); then echo "untarfail $err"; exit 5; fi
+fi
+verb=$2; shift 2
+echo ready
+if [ "$verb" = look ]; then
+  command -v od >/dev/null 2>&1 || { echo "nood"; exit 6; }
+  hex() { od -An -v -tx1 | tr -d ' \\n'; }
+  dump() {
+    for f in "$b"/* "$b"/.[!.]*; do
+      [ -e "$f" ] || continue
+      n=\${f##*/}
+      case $n in register|status) continue ;; esac
+      echo "$1 $(printf '%s' "$n" | hex) $(hex <"$f")"
+    done
+  }
+  echo "status $(cat "$b/status")"
+  echo "boot $(cat /proc/sys/kernel/random/boot_id)"
+  echo "machine $(uname -m)"
+  dump before
+  for p in "$@"; do ( "$p" </dev/null >/dev/null 2>&1; echo "probe $? $p" ) & done
+  wait
+  dump after
+  exit 0
+fi
 points_into() { while read -r k v; do [ "$k" = interpreter ] && case $v in "$2"/*) return 0 ;; esac; done <"$1"; return 1; }
 i=0
 while [ $# -ge 3 ]; do
@@ -33,6 +69,31 @@ while [ $# -ge 3 ]; do
   else echo "failed $i $err"; fi
 done
 `
+
+/** Where probes are put inside a helper that looks at the table for this process. */
+export const PROBE_DIR = '/run/setup-qemu-probes'
+
+const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString()
+
+/** The `look` answer, parsed: entry names and texts arrive as hex, so no byte of them can be misread. */
+export function parseLook(stdout: string): Look {
+  const tables: Record<string, Map<string, Entry>> = { before: new Map(), after: new Map() }
+  const look: Look = { entries: tables.before, changed: false, enabled: false, bootId: '', machine: '', results: new Map() }
+  for (const line of stdout.split('\n')) {
+    const [key, a = '', b = ''] = line.split(' ')
+    if ((key === 'before' || key === 'after') && /^[0-9a-f]*$/.test(a + b)) {
+      const name = fromHex(a)
+      tables[key].set(name, parseEntry(name, fromHex(b)))
+    } else if (key === 'status') look.enabled = a === 'enabled'
+    else if (key === 'boot') look.bootId = a
+    else if (key === 'machine') look.machine = a
+    else if (key === 'probe' && b.startsWith(`${PROBE_DIR}/probe-`)) {
+      look.results.set(b.slice(`${PROBE_DIR}/probe-`.length), fromStatus(Number(a)))
+    }
+  }
+  look.changed = fingerprint(tables.before) !== fingerprint(tables.after)
+  return look
+}
 
 /** What the engine says when it will not grant a container the privilege it asked for. */
 const REFUSAL = /privileged|operation not permitted|permission denied|apply caps|capabilit|not allowed/i
@@ -71,9 +132,23 @@ export function helperArgs(
   name: string,
   mode: PrivilegeMode,
   info: EngineInfo,
-  mounts: readonly Mount[]
+  mounts: readonly Mount[],
+  /** files come on stdin */
+  streaming = false
 ): string[] {
-  const args = ['run', '--rm', '--name', name, '--label', `${CONTAINER_LABEL}=${RUN_ID}`, '--network', 'none', '--user', '0:0']
+  const args = [
+    'run',
+    '--rm',
+    ...(streaming ? ['--interactive'] : []),
+    '--name',
+    name,
+    '--label',
+    `${CONTAINER_LABEL}=${RUN_ID}`,
+    '--network',
+    'none',
+    '--user',
+    '0:0'
+  ]
   // a user-namespaced engine would give the helper a private binfmt_misc that vanishes with it
   if (info.securityOptions.some(o => o.includes('name=userns'))) args.push('--userns', 'host')
   if (mode === 'privileged') args.push('--privileged')
@@ -83,15 +158,36 @@ export function helperArgs(
     if (info.securityOptions.some(o => o.includes('name=apparmor'))) args.push('--security-opt', 'apparmor=unconfined')
     if (info.securityOptions.some(o => o.includes('name=selinux'))) args.push('--security-opt', 'label=disable')
   }
-  for (const m of mounts) args.push(...bindMount(m))
-  args.push('--entrypoint', 'sh', image, '-c', SCRIPT, 'sh')
+  for (const m of mounts.filter(x => !x.send)) args.push(...bindMount(m))
+  args.push('--entrypoint', 'sh', image, '-c', SCRIPT, 'sh', streaming ? 'stream' : '-')
   return args
 }
 
 const changeArgs = (c: Change): string[] =>
   c.op === 'remove' ? ['remove', c.name, c.onlyIfIn ?? ''] : [c.disabled ? 'add-disabled' : 'add', c.name, c.line]
 
-export class HelperRegistrar extends Registrar {
+/**
+ * The files the mounts marked `send` hand over (a directory's files, or one file), as one tar stream;
+ * undefined when there are none. A file this runner does not have is left out: its write then fails
+ * and says so, as a bind mount of it could not have helped either.
+ */
+async function streamOf(mounts: readonly Mount[]): Promise<Buffer | undefined> {
+  const files: TarFile[] = []
+  for (const m of mounts.filter(x => x.send)) {
+    const st = await fs.lstat(m.host).catch(() => undefined)
+    if (st?.isDirectory()) files.push(...(await filesOf(m.host, m.target)))
+    else if (st?.isFile()) files.push({ name: m.target.replace(/^\/+/, ''), data: await fs.readFile(m.host), mode: st.mode })
+  }
+  return files.length ? tarOf(files) : undefined
+}
+
+/** What a helper's run came to: its output, or why the engine would not give it the privilege. */
+type Outcome = { refused: string } | { refused?: undefined; stdout: string; exitCode: number; stderr: string }
+
+/** The engine went away, or was never there at this address. */
+const GONE = /cannot connect to the docker daemon|error during connect|connection refused|broken pipe|connection reset|EOF$/i
+
+export class HelperRegistrar extends Registrar implements EngineView {
   /** which privilege worked; post uses the same */
   mode?: PrivilegeMode
   private ready?: Promise<EngineInfo>
@@ -100,7 +196,7 @@ export class HelperRegistrar extends Registrar {
   private containers = 0
 
   constructor(
-    private readonly docker: Docker,
+    private readonly docker: Engine,
     private readonly image: string,
     private readonly privilege: Privilege,
     /** seconds the helper container may take before it is stopped and removed */
@@ -136,11 +232,58 @@ export class HelperRegistrar extends Registrar {
   }
 
   protected async write(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
+    try {
+      return await this.writeWith(changes, mounts)
+    } catch (err) {
+      // an engine that does not see this runner's paths (another mount namespace, a sidecar): send them
+      const missing = /bind source path does not exist/i.exec((err as Error).message)
+      if (!missing || !mounts.some(m => !m.send)) throw err
+      log.info(`the engine cannot see this runner's files (${(err as Error).message}): sending them to the helper on its stdin`)
+      return this.writeWith(
+        changes,
+        mounts.map(m => ({ ...m, send: true }))
+      )
+    }
+  }
+
+  private async writeWith(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
+    const input = await streamOf(mounts)
+    const r = await this.inHelper(['write', ...changes.flatMap(changeArgs)], mounts, input)
+    const answers = parseAnswers(r.stdout)
+    if (answers.size === 0 && !/^ready$/m.test(r.stdout)) this.failed(r)
+    log.info(`registered through a helper container with ${asFlag(this.mode)}`)
+    const stopped = `the helper stopped before this change (exit code ${r.exitCode}${r.stderr.trim() ? `: ${oneLine(r.stderr)}` : ''})`
+    return changes.map((change, i): ChangeResult => ({ change, ...(answers.get(i) ?? { status: 'failed', error: stopped }) }))
+  }
+
+  /**
+   * The engine's kernel as a helper sees it: for a runner that cannot read binfmt_misc itself, or whose
+   * engine is elsewhere. The probes (paths by arch) are sent in and run there, as containers run them.
+   */
+  async look(probes: ReadonlyMap<string, string>): Promise<Look> {
+    const files: TarFile[] = []
+    for (const [arch, file] of probes) {
+      const st = await fs.stat(file)
+      files.push({ name: `${PROBE_DIR.slice(1)}/probe-${arch}`, data: await fs.readFile(file), mode: st.mode })
+    }
+    const paths = [...probes.keys()].map(arch => `${PROBE_DIR}/probe-${arch}`)
+    const r = await this.inHelper(['look', ...paths], [], files.length ? tarOf(files) : undefined)
+    if (!/^boot /m.test(r.stdout)) this.failed(r)
+    return parseLook(r.stdout)
+  }
+
+  /** A helper container with the privilege that works (remembered for the next one), or an error that says why not. */
+  private async inHelper(
+    verb: readonly string[],
+    mounts: readonly Mount[],
+    input?: Buffer
+  ): Promise<Outcome & { refused?: undefined }> {
     const info = await this.prepare()
     if (info.rootless) {
       throw new Error(
         'this Docker engine is rootless: its containers cannot write the kernel-wide binfmt_misc table. ' +
-          'Run the step on a rootful engine, or have an administrator register the emulators once.'
+          'Run the step on a rootful engine, or have an administrator register the emulators once ' +
+          '(a rootless Docker-in-Docker sidecar is such an engine: make it a privileged, rootful one).'
       )
     }
     const modes: PrivilegeMode[] = this.mode
@@ -150,19 +293,42 @@ export class HelperRegistrar extends Registrar {
         : [this.privilege === 'true' ? 'privileged' : 'least']
     const refusals: string[] = []
     for (const mode of modes) {
-      const outcome = await this.runHelper(mode, info, changes, mounts)
+      const outcome = await this.runHelper(mode, info, verb, mounts, input)
       if (outcome.refused === undefined) {
         this.mode = mode
-        log.info(`registered through a helper container with ${asFlag(mode)}`)
-        return outcome.results
+        return outcome
       }
       refusals.push(`${asFlag(mode)}: ${outcome.refused}`)
       if (modes.length > 1 && mode === 'least') log.info(`least privilege was refused (${outcome.refused}); trying --privileged`)
     }
+    const userns = info.securityOptions.some(o => o.includes('name=userns'))
     throw new Error(
       `the engine refused the helper container the privilege it needs to write binfmt_misc (${refusals.join('; ')}). ` +
         (this.privilege === 'auto' ? '' : 'Try `privileged: auto`. ') +
-        'Rootless and locked-down engines cannot do this: use a rootful Docker engine.'
+        (userns
+          ? "This engine maps users into a user namespace (userns-remap) and did not let the helper use the host's: " +
+            'allow `--userns host` for it, or register the emulators once from a privileged context on its host.'
+          : 'Rootless and locked-down engines (one that refuses both --privileged and SYS_ADMIN) cannot do this: ' +
+            'use a rootful Docker engine that allows one of them, or have an administrator register the emulators once.')
+    )
+  }
+
+  /** A helper that did not get far enough to answer: say why, naming the image where it is at fault. */
+  private failed(r: { exitCode: number; stdout: string; stderr: string }): never {
+    if (r.exitCode === 127 || /"sh".*(executable file not found|no such file or directory)/i.test(r.stderr)) {
+      throw new Error(
+        `the helper image ${this.image} has no POSIX shell (sh) to run the registration: ` +
+          `use an image with sh and mount, such as busybox (${oneLine(r.stderr)})`
+      )
+    }
+    if (GONE.test(oneLine(r.stderr))) {
+      throw new Error(
+        `the Docker engine went away during this step (${oneLine(r.stderr)}). Every binfmt_misc change is one whole ` +
+          'entry, so none is left half-made; check the engine (DOCKER_HOST, the Docker-in-Docker sidecar) and run the step again.'
+      )
+    }
+    throw new Error(
+      `the helper container failed (docker run exit code ${r.exitCode}): ${oneLine(r.stderr || r.stdout) || 'no message'}`
     )
   }
 
@@ -173,21 +339,21 @@ export class HelperRegistrar extends Registrar {
   private async runHelper(
     mode: PrivilegeMode,
     info: EngineInfo,
-    changes: readonly Change[],
-    mounts: readonly Mount[]
-  ): Promise<{ refused?: string; results: ChangeResult[] }> {
+    verb: readonly string[],
+    mounts: readonly Mount[],
+    input?: Buffer
+  ): Promise<Outcome> {
     const name = `setup-qemu-${RUN_ID}-${++this.containers}`
-    const args = [...helperArgs(this.localImage ?? this.image, name, mode, info, mounts), ...changes.flatMap(changeArgs)]
+    const args = [...helperArgs(this.localImage ?? this.image, name, mode, info, mounts, input !== undefined), ...verb]
     let r
     try {
-      r = await this.docker.call(args, this.limit)
+      r = await this.docker.call(args, this.limit, input)
     } catch (err) {
       if (!(err instanceof TimeoutError)) throw err
       // the CLI was killed; the container may still be running and writing
       await this.docker.call(['rm', '--force', '--volumes', name], 60).catch(() => undefined)
       throw new Error(`${(err as Error).message} The helper container ${name} was stopped and removed.`)
     }
-    const answers = parseAnswers(r.stdout)
     const mountFail = /^mountfail (.*)$/m.exec(r.stdout)?.[1]
     if (mountFail !== undefined) {
       if (/not found/i.test(mountFail)) {
@@ -195,27 +361,22 @@ export class HelperRegistrar extends Registrar {
           `the helper image ${this.image} cannot mount binfmt_misc (${mountFail}): use an image with sh and mount, such as busybox`
         )
       }
-      if (/permission denied|not permitted/i.test(mountFail))
-        return { refused: `mounting binfmt_misc failed: ${mountFail}`, results: [] }
+      if (/permission denied|not permitted/i.test(mountFail)) return { refused: `mounting binfmt_misc failed: ${mountFail}` }
       throw new Error(`the helper container could not mount binfmt_misc: ${mountFail}`)
     }
-    if (answers.size === 0) {
-      if (r.exitCode === 127 || /"sh".*(executable file not found|no such file or directory)/i.test(r.stderr)) {
-        throw new Error(
-          `the helper image ${this.image} has no POSIX shell (sh) to run the registration: ` +
-            `use an image with sh and mount, such as busybox (${oneLine(r.stderr)})`
-        )
-      }
-      if ((r.exitCode === 125 || r.exitCode === 126) && REFUSAL.test(r.stderr)) {
-        return { refused: oneLine(r.stderr), results: [] }
-      }
+    if (/^notar$/m.test(r.stdout)) {
       throw new Error(
-        `the helper container failed (docker run exit code ${r.exitCode}): ${oneLine(r.stderr || r.stdout) || 'no message'}`
+        `the helper image ${this.image} has no tar to receive the emulators on its stdin, which an engine that cannot ` +
+          "see the runner's files needs: use an image with sh, mount and tar, such as busybox"
       )
     }
-    const stopped = `the helper stopped before this change (exit code ${r.exitCode}${r.stderr.trim() ? `: ${oneLine(r.stderr)}` : ''})`
-    return {
-      results: changes.map((change, i): ChangeResult => ({ change, ...(answers.get(i) ?? { status: 'failed', error: stopped }) }))
+    const untar = /^untarfail (.*)$/m.exec(r.stdout)?.[1]
+    if (untar !== undefined) throw new Error(`the helper image ${this.image} could not unpack what was sent to it: ${untar}`)
+    if (/^nood$/m.test(r.stdout)) {
+      throw new Error(`the helper image ${this.image} has no od to report the binfmt_misc table: use busybox`)
     }
+    const answered = /^(ready|(ok|exists|gone|changed|failed) \d+)/m.test(r.stdout)
+    if (!answered && (r.exitCode === 125 || r.exitCode === 126) && REFUSAL.test(r.stderr)) return { refused: oneLine(r.stderr) }
+    return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }
   }
 }

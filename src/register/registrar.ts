@@ -27,6 +27,11 @@ export interface ChangeResult {
 export interface Mount {
   host: string
   target: string
+  /**
+   * the engine may not see this runner path (a container job, an engine over TCP): send the directory's
+   * files instead of binding it; without it, the path is bound as the engine's host has it
+   */
+  send?: boolean
 }
 
 export class NativeFormatError extends Error {}

@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import { readEntries } from '../binfmt/table.js'
 import type { Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../binfmt/entry.js'
+import type { ThroughEngine } from '../host/inspect.js'
 import { PLATFORMS, entryName, type Platform } from '../platforms.js'
 import { fromStatus, runProbe, runProbes, runStatus, type ProbeResult } from '../probe/run.js'
 import type { Decision } from '../register/plan.js'
@@ -131,13 +132,28 @@ export interface Unchanged {
  * What went wrong in the writes, by arch: a failed write explains a failed probe better than the probe
  * does, and so does an entry the helper said it added that this host's binfmt_misc does not show.
  */
-export function writeErrors(writes: readonly ChangeResult[], entries: ReadonlyMap<string, Entry>): Map<string, string> {
+export function writeErrors(
+  writes: readonly ChangeResult[],
+  entries: ReadonlyMap<string, Entry>,
+  /** the table was read through the engine, by a later container than the one that wrote it */
+  throughEngine = false
+): Map<string, string> {
   const errors = new Map<string, string>()
   for (const r of writes) {
     const p = PLATFORMS.find(q => entryName(q) === r.change.name)
     if (!p) continue
     if (r.status === 'failed') errors.set(p.arch, `registration failed: ${r.error ?? 'failed'}`)
     else if (r.change.op === 'add' && r.status === 'ok' && !entries.has(r.change.name)) {
+      if (throughEngine) {
+        errors.set(
+          p.arch,
+          `the helper registered ${r.change.name}, but once it had exited the engine's binfmt_misc no longer showed it: ` +
+            "binfmt_misc is not mounted on the engine's host, and the instance the helper mounted went with it. Run " +
+            '`sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc` before this step, on the host the engine runs on ' +
+            '(on a systemd host, `sudo systemctl start proc-sys-fs-binfmt_misc.mount`)'
+        )
+        continue
+      }
       errors.set(
         p.arch,
         `the helper registered ${r.change.name}, but this host's binfmt_misc does not show it: the engine's containers ` +
@@ -148,15 +164,44 @@ export function writeErrors(writes: readonly ChangeResult[], entries: ReadonlyMa
   return errors
 }
 
+/**
+ * A platform through the engine: its probe ran in a fresh container, where no emulator file exists, so
+ * its success proves an F entry, as BuildKit's chrooted probe would. On the runner's own kernel, the
+ * runner's probe must pass too.
+ */
+function verifyInEngine(
+  p: Platform,
+  inContainer: ProbeResult,
+  onRunner: ProbeResult | undefined,
+  entries: ReadonlyMap<string, Entry>
+): Verdict {
+  const own = entries.get(entryName(p))
+  const handler = own?.enabled ? own : handlersOf(p, entries)[0]
+  if (!inContainer.ok)
+    return { platform: p, native: false, ok: false, how: 'probe in a container', reason: explain(inContainer, handler, own) }
+  if (!handler) return { platform: p, native: true, ok: true, how: 'probe in a container, no handler: native' }
+  if (onRunner && !onRunner.ok)
+    return { platform: p, native: false, ok: false, how: 'probe on the runner', reason: explain(onRunner, handler, own) }
+  return {
+    platform: p,
+    native: false,
+    ok: true,
+    how: `probe in a container without the emulator (F proven)${onRunner ? ', and on the runner' : ''}`
+  }
+}
+
 /** Verdicts for every decision; platforms the source lacks fail without a probe. */
 export async function verify(
   decisions: readonly Decision[],
   probes: ReadonlyMap<string, string>,
   scratchDir: string,
   writes: readonly ChangeResult[] = [],
-  unchanged?: Unchanged
+  unchanged?: Unchanged,
+  /** the table is the engine's: verify there, and on the runner too where it shares the kernel */
+  engine?: ThroughEngine
 ): Promise<Verdict[]> {
   const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform.arch)
+  if (engine) return verifyThroughEngine(decisions, probes, writes, unchanged, engine, probed)
   const [entries, results] = unchanged
     ? [unchanged.entries, unchanged.results]
     : await Promise.all([readEntries(), runProbes(new Map(probed.map(arch => [arch, probes.get(arch) ?? ''])))])
@@ -202,4 +247,29 @@ export async function alsoWorking(
       ...v,
       how: `${v.how}, through ${handlersOf(v.platform, entries)[0]?.name ?? 'an entry'} (not added by this step)`
     }))
+}
+
+async function verifyThroughEngine(
+  decisions: readonly Decision[],
+  probes: ReadonlyMap<string, string>,
+  writes: readonly ChangeResult[],
+  unchanged: Unchanged | undefined,
+  engine: ThroughEngine,
+  probed: readonly string[]
+): Promise<Verdict[]> {
+  const paths = new Map(probed.map(arch => [arch, probes.get(arch) ?? '']))
+  const [look, onRunner] = await Promise.all([
+    unchanged ? { entries: unchanged.entries, results: unchanged.results } : engine.view.look(paths),
+    engine.sameKernel ? runProbes(paths) : undefined
+  ])
+  const errors = writeErrors(writes, look.entries, true)
+  return decisions.map((d): Verdict => {
+    if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
+    if (d.action === 'unavailable')
+      return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
+    const inContainer = look.results.get(d.platform.arch) ?? { ok: false, error: 'exec failed', detail: 'the probe did not run' }
+    const v = verifyInEngine(d.platform, inContainer, onRunner?.get(d.platform.arch), look.entries)
+    const error = errors.get(d.platform.arch)
+    return !v.ok && error ? { ...v, reason: error } : v
+  })
 }

@@ -1,0 +1,55 @@
+/**
+ * Where the engine is, as far as the CLI's settings tell without asking it: an engine at another
+ * address (TCP, SSH, another socket, a context) may not see this runner's files or binfmt_misc, so
+ * the table is read and written through it instead. The CLI itself honours these settings as they are.
+ */
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+
+const LOCAL_SOCKETS = ['unix:///var/run/docker.sock', 'unix:///run/docker.sock']
+
+const configDir = (env: NodeJS.ProcessEnv): string => env.DOCKER_CONFIG || path.join(env.HOME || os.homedir(), '.docker')
+
+/** The context the CLI's config names, if any (DOCKER_CONFIG, else ~/.docker). */
+function configuredContext(env: NodeJS.ProcessEnv): string | undefined {
+  const dir = configDir(env)
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { currentContext?: unknown }
+    return typeof config.currentContext === 'string' ? config.currentContext : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** The engine address a context names, as the CLI stores it (its metadata, under the SHA-256 of its name). */
+function contextHost(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const id = createHash('sha256').update(name).digest('hex')
+  try {
+    const meta = JSON.parse(fs.readFileSync(path.join(configDir(env), 'contexts', 'meta', id, 'meta.json'), 'utf8')) as {
+      Endpoints?: { docker?: { Host?: unknown } }
+    }
+    const host = meta.Endpoints?.docker?.Host
+    return typeof host === 'string' ? host : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** An address as the log may show it: no user in it. */
+const shown = (address: string): string => address.replace(/\/\/[^/@]*@/, '//')
+
+/** Why the engine may be elsewhere, in words for the log; undefined when it is this machine's usual socket. */
+export function engineElsewhere(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const host = env.DOCKER_HOST
+  // DOCKER_HOST wins over any context, as in the CLI
+  if (host) return LOCAL_SOCKETS.includes(host) ? undefined : `DOCKER_HOST is ${shown(host)}`
+  const context = env.DOCKER_CONTEXT || configuredContext(env)
+  if (!context || context === 'default') return undefined
+  // a context made for buildx often points at the local socket anyway
+  const at = contextHost(env, context)
+  return at && LOCAL_SOCKETS.includes(at)
+    ? undefined
+    : `the docker context ${context} points at ${at ? shown(at) : 'an engine this step cannot tell'}`
+}

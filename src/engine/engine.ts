@@ -1,0 +1,17 @@
+/**
+ * What the action asks of a container engine, through a docker-compatible CLI. `Docker` (docker.ts) is
+ * the one implementation; another engine is one file implementing this, chosen in src/factory.ts.
+ */
+import type { RunResult } from './command.js'
+import type { EngineInfo } from './docker.js'
+
+export interface Engine {
+  /** that a client and a daemon are there, and how the daemon confines containers; memoised */
+  info(): Promise<EngineInfo>
+  /** one CLI call, with a time limit and optional stdin */
+  call(args: readonly string[], timeout?: number, input?: Buffer): Promise<RunResult>
+  /** the image (for platform), pulled only when the engine does not have it; its id */
+  ensureImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string>
+  /** a directory copied out of an image without running it */
+  copyOut(ref: string, from: string, to: string, platform?: string): Promise<void>
+}
