@@ -7,7 +7,7 @@
  */
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runAction } from '../scripts/runner.mjs'
+import { ACTION, runAction } from '../scripts/runner.mjs'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const [dir, user, ...pairs] = process.argv.slice(2)
@@ -17,7 +17,15 @@ const r = await runAction({
   inputs,
   post: false,
   env: { RUNNER_TEMP: '/tmp/runner/temp', RUNNER_TOOL_CACHE: path.join(dir, 'toolcache') },
-  wrap: ['unshare', '--mount', '--propagation', 'private', path.join(ROOT, 'test/e2e/container-job.sh'), user, dir]
+  wrap: [
+    'unshare',
+    '--mount',
+    '--propagation',
+    'private',
+    path.join(ROOT, 'test/e2e/container-job.sh'),
+    user,
+    `${dir}:${path.dirname(ACTION)}`
+  ]
 })
 if (r.rc !== 0) process.exit(1)
 console.log(Math.round(r.ms))

@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
+import { ACTION, runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
 import {
   IMG,
   act,
@@ -50,7 +50,16 @@ function actInContainerJob(
     inputs,
     ...options,
     env: { RUNNER_TEMP: '/tmp/runner/temp', RUNNER_TOOL_CACHE: '/tmp/runner/toolcache', ...options.env },
-    wrap: ['unshare', '--mount', '--propagation', 'private', path.join(ROOT, 'test/e2e/container-job.sh'), USER, dir],
+    // the run's files and the action itself stay visible, even where they are under /tmp
+    wrap: [
+      'unshare',
+      '--mount',
+      '--propagation',
+      'private',
+      path.join(ROOT, 'test/e2e/container-job.sh'),
+      USER,
+      `${dir}:${path.dirname(ACTION)}`
+    ],
     timeoutMs: 300_000
   })
 }
