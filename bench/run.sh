@@ -48,7 +48,14 @@ HOSTED=(RUNNER_ENVIRONMENT=github-hosted ACTIONS_CACHE_SERVICE_V2=true "ACTIONS_
   ACTIONS_RUNTIME_TOKEN=bench GITHUB_SERVER_URL=https://github.com)
 
 now() { date +%s%N; }
-forget_images() { docker rmi -f "$BINFMT_IMAGE" "$HELPER_IMAGE" "$REG/binfmt:test" "$REG/busybox:test" >/dev/null 2>&1 || true; }
+# the images gone under every name (tests tag them through other registries too), so a pull is a pull
+forget_images() {
+  local ref id
+  for ref in "$BINFMT_IMAGE" "$HELPER_IMAGE"; do
+    id=$(docker image inspect --format '{{.Id}}' "$ref" 2>/dev/null) && docker rmi -f "$id" >/dev/null 2>&1
+  done
+  docker rmi -f "$BINFMT_IMAGE" "$HELPER_IMAGE" "$REG/binfmt:test" "$REG/busybox:test" >/dev/null 2>&1 || true
+}
 
 # ours PLATFORMS [hosted [post]]: the bundled action, a fresh node process with the runner's variables
 # (a hosted runner's, with the Actions cache, when asked); prints main's ms
@@ -95,9 +102,10 @@ prepare() {
     cached) [ -d "$TC/setup-qemu" ] || ours "$3" >/dev/null; clear_qemu ;;
     ready) if [ "$2" = ours ]; then ours "$3" >/dev/null; else reference "$3" >/dev/null; fi ;;
     hosted)
-      # a first hosted job fills the Actions cache (its post step saves); later ones find it warm
-      if [ "$2" = ours ] && [ ! -d "$WORK/cache-data/blobs" ]; then
-        rm -rf "$TC"; forget_images; ours "$3" hosted post >/dev/null; clear_qemu
+      # a first hosted job for these platforms fills the Actions cache (its post step saves); later ones
+      # find it warm
+      if [ "$2" = ours ] && [ ! -e "$WORK/primed-$3" ]; then
+        rm -rf "$TC"; forget_images; ours "$3" hosted post >/dev/null; clear_qemu; touch "$WORK/primed-$3"
       fi
       rm -rf "$TC"; forget_images ;;
   esac

@@ -154,12 +154,15 @@ export class ActionsCache {
       // this run's own copy, out of the staging directory, checked where it is used
       const own = await fs.mkdtemp(path.join(this.workDir, 'actions-cache-'))
       await fs.rename(path.join(dir, EMULATORS), path.join(own, EMULATORS))
-      const emulators = await checkEntry(path.join(own, EMULATORS), this.sourceKey)
+      // the engine loads the helper while the emulators are checked
+      const [emulators, helperId] = await Promise.all([
+        checkEntry(path.join(own, EMULATORS), this.sourceKey),
+        this.loadHelper(dir)
+      ])
       if (typeof emulators === 'string') {
         log.warning(`the Actions cache entry ${this.key} is ignored: ${emulators}. Fetching as usual.`)
         return undefined
       }
-      const helperId = await this.loadHelper(dir)
       log.info(
         `restored from the Actions cache (${this.key}): the emulators${helperId ? ' and the helper image' : ''}, no registry needed`
       )
