@@ -100,7 +100,8 @@ async function check(
   const unchanged = writes.length ? undefined : { results: host.before, entries: host.entries }
   const v = await verify(prepared.decisions, host.probes, scratchDir, writes, unchanged, host.engine)
   for (const x of v) log.info(`${x.platform.platforms[0]}: ${x.ok ? 'ok' : 'FAILED'} (${x.ok ? x.how : x.reason})`)
-  const unasked = PLATFORMS.filter(p => !v.some(x => x.platform === p) && !protectedPlatforms(host).includes(p))
+  const mayBeNative = protectedPlatforms(host)
+  const unasked = PLATFORMS.filter(p => !v.some(x => x.platform === p) && !mayBeNative.includes(p))
   // through the engine, only what was asked for is probed there
   const also = host.engine ? [] : await alsoWorking(unasked, host.probes, scratchDir, unchanged)
   for (const x of also) log.info(`${x.platform.platforms[0]}: ok, not asked for (${x.how})`)

@@ -4,8 +4,9 @@
  * them, and the helper image. The key is content-addressed (source digest or checksum, host arch, the
  * emulator set, the helper digest), so an entry never needs replacing.
  *
- * It wraps a source: before the source reaches the network, the entry is restored into the tool cache,
- * and the helper image into the engine. On a miss the post step saves what the run fetched.
+ * It wraps a source: before the source reaches the network, the entry is restored into this run's own
+ * directory, and the helper image into the engine. On a miss the post step saves what the run fetched,
+ * from the tool cache entry the source filled.
  */
 import type * as ActionsCacheClient from '@actions/cache'
 import * as core from '@actions/core'
@@ -16,7 +17,7 @@ import * as path from 'node:path'
 import { State } from '../constants.js'
 import type { Docker } from '../engine/docker.js'
 import { withTimeout } from '../engine/timeout.js'
-import { isPinned } from '../inputs/validate.js'
+import { digestOf, isPinned } from '../inputs/validate.js'
 import * as log from '../log.js'
 import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
 import { checkEntry, covers, exportEntry, findCached } from './cache.js'
@@ -91,7 +92,7 @@ export function cacheKey(
   // `all` is what the table knows: a table that grows makes new entries
   const names = set === 'all' ? `all:${PLATFORMS.map(emulatorName).sort().join(',')}` : set.join(',')
   const tag = createHash('sha256').update(names).digest('hex').slice(0, 12)
-  const helper = helperImage && isPinned(helperImage) ? (/@sha256:([0-9a-f]{64})$/.exec(helperImage)?.[1] ?? 'none') : 'none'
+  const helper = (helperImage && digestOf(helperImage)) || 'none'
   return `setup-qemu-${VERSION}-${nodeArch}-${sourceKey}-e${tag}-h${helper}`
 }
 
@@ -295,7 +296,7 @@ async function quietRace<T>(work: () => Promise<T>): Promise<T> {
   process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
     const text = typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString()
     if (!RACE.test(text)) return write(chunk, ...rest)
-    core.debug(`${text.trim()} (its entry holds the same content)`)
+    log.debug(`${text.trim()} (its entry holds the same content)`)
     return true
   }) as typeof process.stdout.write
   try {

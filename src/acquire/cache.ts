@@ -153,21 +153,25 @@ async function snapshot(
   if (meta.key !== key) return 'its metadata names another key'
   for (const p of need) await linkOrCopy(path.join(src, emulatorName(p)), path.join(snap, emulatorName(p)))
   await fs.rm(path.join(snap, META))
-  const problems = await Promise.all(
-    need.map(async p => {
-      const name = emulatorName(p)
-      const file = path.join(snap, name)
-      const st = await fs.stat(file)
-      if (!st.isFile() || !(st.mode & 0o111)) return `${name} is not an executable file`
-      const wrong = await fileProblem(file, host)
-      if (wrong) return `${name} is ${wrong}`
-      const want = meta.sha256?.[name]
-      if (!want) return `no SHA-256 was recorded for ${name}`
-      if ((await sha256File(file)) !== want) return `${name} does not match the SHA-256 recorded when it was stored`
-      return undefined
-    })
-  )
+  const problems = await Promise.all(need.map(async p => fileCheck(snap, emulatorName(p), meta, host)))
   return problems.find(Boolean)
+}
+
+/**
+ * What is wrong with one emulator of an entry, if anything: it must be an executable file for this host
+ * whose SHA-256 is the one the metadata recorded when it was stored.
+ */
+async function fileCheck(dir: string, name: string, meta: Meta, host: Platform): Promise<string | undefined> {
+  const file = path.join(dir, name)
+  const st = await fs.stat(file).catch(() => undefined)
+  if (!st) return `${name} is missing`
+  if (!st.isFile() || !(st.mode & 0o111)) return `${name} is not an executable file`
+  const wrong = await fileProblem(file, host)
+  if (wrong) return `${name} is ${wrong}`
+  const want = meta.sha256?.[name]
+  if (!want) return `no SHA-256 was recorded for ${name}`
+  if ((await sha256File(file)) !== want) return `${name} does not match the SHA-256 recorded when it was stored`
+  return undefined
 }
 
 async function linkOrCopy(src: string, dst: string): Promise<void> {
@@ -309,7 +313,7 @@ async function inspectEntry(final: string, key: string, host: Platform): Promise
 /**
  * An entry from elsewhere (the Actions cache restored it into dir), as this run's own emulators: every
  * file must be an emulator of the table, an executable for this host, and match the SHA-256 its
- * metadata records. Undefined, with the reason, when it is not usable.
+ * metadata records. Otherwise the reason it is not usable.
  */
 export async function checkEntry(dir: string, key: string, host: Platform = hostPlatform()): Promise<Emulators | string> {
   let meta: Meta
@@ -322,14 +326,8 @@ export async function checkEntry(dir: string, key: string, host: Platform = host
   const names = Object.keys(meta.sha256 ?? {})
   const known = PLATFORMS.filter(p => names.includes(emulatorName(p)))
   if (names.length === 0 || new Set(known.map(emulatorName)).size !== names.length) return 'it holds files that are not emulators'
-  for (const name of names) {
-    const file = path.join(dir, name)
-    const actual = await sha256File(file).catch(() => undefined)
-    if (actual === undefined) return `${name} is missing`
-    if (actual !== meta.sha256?.[name]) return `${name} does not match the SHA-256 recorded when it was saved`
-    const wrong = await fileProblem(file, host)
-    if (wrong) return `${name} is ${wrong}`
-  }
+  const problem = (await Promise.all(names.map(async name => fileCheck(dir, name, meta, host)))).find(Boolean)
+  if (problem) return problem
   return {
     dir,
     archs: new Set(known.map(p => p.arch)),
@@ -349,13 +347,12 @@ export async function exportEntry(entry: CachedEmulators, names: readonly string
   if (!names.every(n => meta.sha256?.[n])) return false
   await fs.mkdir(dir, { recursive: true })
   for (const name of names) await linkOrCopy(path.join(entry.dir, name), path.join(dir, name))
-  const pick = (r: Record<string, string | number> | undefined): Record<string, never> =>
-    Object.fromEntries(names.map(n => [n, r?.[n]])) as Record<string, never>
+  const pick = <T>(r: Record<string, T>): Record<string, T> => Object.fromEntries(names.map(n => [n, r[n]]))
   const out: Meta = {
     ...meta,
     complete: meta.complete && names.length === Object.keys(meta.files).length,
     files: pick(meta.files),
-    sha256: pick(meta.sha256)
+    sha256: pick(meta.sha256 ?? {})
   }
   await fs.writeFile(path.join(dir, META), JSON.stringify(out, null, 2))
   return true

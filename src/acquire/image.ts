@@ -3,7 +3,7 @@
  * pulled by digest and copied out without running it.
  */
 import * as fs from 'node:fs/promises'
-import { isPinned } from '../inputs/validate.js'
+import { digestOf, isPinned } from '../inputs/validate.js'
 import type { Docker } from '../engine/docker.js'
 import type { Platform } from '../platforms.js'
 import { findCached, storeInCache, useCached } from './cache.js'
@@ -11,8 +11,6 @@ import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 import * as log from '../log.js'
-
-const digestOf = (image: string): string | undefined => /@sha256:([a-f0-9]{64})$/.exec(image)?.[1]
 
 export class ImageSource implements EmulatorSource {
   constructor(

@@ -68,7 +68,10 @@ export function validateImage(name: string, value: string): string {
   return value
 }
 
-export const isPinned = (image: string): boolean => /@sha256:[a-f0-9]{64}$/.test(image)
+/** The sha256 digest an image reference is pinned by, if it is. */
+export const digestOf = (image: string): string | undefined => /@sha256:([a-f0-9]{64})$/.exec(image)?.[1]
+
+export const isPinned = (image: string): boolean => digestOf(image) !== undefined
 
 export function validateUrl(name: string, value: string): string {
   if (value === '') return value
