@@ -6,10 +6,8 @@
  *   node bench/container-job.mjs RUN_DIR USER input=value ...
  */
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { ACTION, runAction } from '../scripts/runner.mjs'
+import { containerJob, runAction } from '../scripts/runner.mjs'
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const [dir, user, ...pairs] = process.argv.slice(2)
 const inputs = Object.fromEntries(pairs.map(p => [p.slice(0, p.indexOf('=')), p.slice(p.indexOf('=') + 1)]))
 const r = await runAction({
@@ -17,15 +15,7 @@ const r = await runAction({
   inputs,
   post: false,
   env: { RUNNER_TEMP: '/tmp/runner/temp', RUNNER_TOOL_CACHE: path.join(dir, 'toolcache') },
-  wrap: [
-    'unshare',
-    '--mount',
-    '--propagation',
-    'private',
-    path.join(ROOT, 'test/e2e/container-job.sh'),
-    user,
-    `${dir}:${path.dirname(ACTION)}`
-  ]
+  wrap: containerJob(user, dir)
 })
 if (r.rc !== 0) process.exit(1)
 console.log(Math.round(r.ms))

@@ -48,12 +48,14 @@ HOSTED=(RUNNER_ENVIRONMENT=github-hosted ACTIONS_CACHE_SERVICE_V2=true "ACTIONS_
   ACTIONS_RUNTIME_TOKEN=bench GITHUB_SERVER_URL=https://github.com)
 
 now() { date +%s%N; }
+# the images' ids, which name their content: a helper loaded from the Actions cache has no other name
+docker pull -q "$BINFMT_IMAGE" >/dev/null && docker pull -q "$HELPER_IMAGE" >/dev/null || exit 1
+IMAGE_IDS=$(docker image inspect --format '{{.Id}}' "$BINFMT_IMAGE" "$HELPER_IMAGE") || exit 1
 # the images gone under every name (tests tag them through other registries too), so a pull is a pull
 forget_images() {
-  local ref id
-  for ref in "$BINFMT_IMAGE" "$HELPER_IMAGE"; do
-    id=$(docker image inspect --format '{{.Id}}' "$ref" 2>/dev/null) && docker rmi -f "$id" >/dev/null 2>&1
-  done
+  local id
+  # shellcheck disable=SC2086
+  for id in $IMAGE_IDS; do docker rmi -f "$id" >/dev/null 2>&1; done
   docker rmi -f "$BINFMT_IMAGE" "$HELPER_IMAGE" "$REG/binfmt:test" "$REG/busybox:test" >/dev/null 2>&1 || true
 }
 

@@ -3,6 +3,7 @@ export declare const ACTION: string
 export declare function inputVariable(name: string): string
 export declare function readRecords(file: string): Record<string, string>
 export declare function binfmtSnapshot(dir?: string): string
+export declare function containerJob(user: string, dir: string): string[]
 
 export interface RunOptions {
   dir?: string

@@ -47,6 +47,21 @@ export function binfmtSnapshot(dir = '/proc/sys/fs/binfmt_misc') {
     .join('')
 }
 
+/**
+ * The `wrap` for a step run as a container job sees the machine (test/e2e/container-job.sh): its own
+ * mount namespace with a private /tmp, no binfmt_misc, as user. The run's directory and the action itself
+ * stay visible, even where they are under /tmp.
+ */
+export const containerJob = (user, dir) => [
+  'unshare',
+  '--mount',
+  '--propagation',
+  'private',
+  path.join(ROOT, 'test/e2e/container-job.sh'),
+  user,
+  `${dir}:${path.dirname(ACTION)}`
+]
+
 function spawnStep(command, env, logFile, timeoutMs) {
   return new Promise(resolve => {
     const started = process.hrtime.bigint()

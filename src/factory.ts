@@ -2,7 +2,7 @@
  * Which source, engine and registrar a run uses: the one place that picks them, for main and post alike.
  * A new source, engine or way to register is one new file behind its interface, chosen here.
  */
-import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKey, emulatorSet } from './acquire/actions-cache.js'
+import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKeys, emulatorSet } from './acquire/actions-cache.js'
 import { createSource } from './acquire/index.js'
 import type { EmulatorSource } from './acquire/source.js'
 import { Docker } from './engine/docker.js'
@@ -22,7 +22,7 @@ export const engine = (timeout: number): Docker => new Docker(timeout)
 export function forMain(inputs: Inputs, scratchDir: string): Components {
   const docker = engine(inputs.timeout)
   const source = createSource(inputs, docker, scratchDir)
-  const registrar = new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout)
+  const registrar = new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout, undefined, scratchDir)
   if (!actionsCacheWanted(inputs.cacheImage)) return { source, registrar }
   // a hosted runner: what a later job needs goes in the Actions cache, keyed by what it is
   if (!source.contentKey) {
@@ -30,11 +30,11 @@ export function forMain(inputs: Inputs, scratchDir: string): Components {
     return { source, registrar }
   }
   const set = emulatorSet(inputs.platforms)
-  const key = cacheKey(source.contentKey, inputs.helperImage, set)
-  const cache = new ActionsCache(key, source.contentKey, set, inputs.helperImage, docker, inputs.timeout, scratchDir)
+  const keys = cacheKeys(source.contentKey, inputs.helperImage, set)
+  const cache = new ActionsCache(keys, source.contentKey, set, inputs.helperImage, docker, inputs.timeout, scratchDir)
   docker.localCopy = async ref => cache.localCopy(ref)
   // a hosted job has nothing registered yet: restoring while the host is inspected saves that time
-  void cache.restore()
+  cache.restore()
   return { source: new ActionsCachedSource(source, cache), registrar }
 }
 

@@ -1,9 +1,10 @@
 /**
  * The Actions cache on a hosted runner, through a loopback stand-in of the cache service that the real
  * @actions/cache client talks to, with both images behind a registry front that logs every request:
- * a cold job saves in post; a warm job with an empty tool cache and neither image in the engine
- * registers without reaching the registry; two jobs saving at once both pass quietly; a damaged entry
- * is ignored with a warning and the job pulls as usual.
+ * a cold job saves in post (two entries: the emulators and the helper image); a warm job with an empty
+ * tool cache and neither image in the engine registers without reaching the registry; two jobs saving at
+ * once both pass quietly; a damaged entry (cut short, or one byte changed) is ignored with a warning and
+ * the job pulls as usual.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -66,12 +67,16 @@ function hosted(service: Service, job: string): Record<string, string> {
   }
 }
 
+/** The images' ids once seen: a helper loaded from the Actions cache is known by nothing else. */
+const seenIds = new Set<string>()
+
 /** A new job's engine: neither image, under any name. */
 function forgetImages(): void {
-  for (const ref of [env.BINFMT_IMAGE, env.HELPER_IMAGE]) {
+  for (const ref of [env.BINFMT_IMAGE, env.HELPER_IMAGE, IMAGE, HELPER]) {
     const id = docker('image', 'inspect', '--format', '{{.Id}}', ref).stdout.trim()
-    for (const r of [ref, IMAGE, HELPER, id].filter(Boolean)) docker('rmi', '--force', r)
+    if (id) seenIds.add(id)
   }
+  for (const r of [env.BINFMT_IMAGE, env.HELPER_IMAGE, IMAGE, HELPER, ...seenIds]) docker('rmi', '--force', r)
 }
 
 const requests = (log: string): string[] => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
@@ -107,17 +112,23 @@ describe('a cold job, then a warm one', () => {
     expect(cold.rc).toBe(0)
     expect(cold.mainLog).toContain('the post step saves one')
   })
-  it('its post step saves one entry', () => {
+  it('its post step saves two entries, the emulators and the helper image', () => {
     expect(cold.postRc).toBe(0)
     expect(cold.postLog).toContain('saved to the Actions cache')
-    expect(saves(service)).toBe(1)
+    expect(saves(service)).toBe(2)
   })
-  it('the warm job passes, restored from the Actions cache', () => {
+  it('the warm job passes, both restored from the Actions cache', () => {
     expect(warm.rc).toBe(0)
-    expect(warm.mainLog).toContain('restored from the Actions cache')
+    expect(warm.mainLog).toContain('restored the emulators from the Actions cache')
+    expect(warm.mainLog).toContain('restored the helper image from the Actions cache')
     expect(warm.outputs.emulated).toBe(emulatedOf('linux/arm64', 'linux/s390x'))
   })
   it('the warm job reached no registry at all', () => expect(warmRegistry).toEqual([]))
+  it('one helper container registered, started early and given its work on stdin', () => {
+    const runs = warm.mainLog.split('\n').filter(l => l.startsWith('::debug::run: docker run '))
+    expect(runs).toHaveLength(1)
+    expect(runs[0]).toMatch(/ --interactive .* sh wait$/)
+  })
   it('registered what was asked for', () => expect(warmEntries).toEqual(['qemu-aarch64', 'qemu-s390x']))
   it.each(['arm64', 's390x'])('Debian busybox-static:%s runs in a container after the warm job', deb =>
     expect(containerRuns(deb)).toBe(true)
@@ -144,30 +155,42 @@ describe('two cold jobs saving at once', () => {
   afterAll(() => service.stop())
 
   it('both post steps pass', () => expect(both.map(r => r.postRc)).toEqual([0, 0]))
-  it('the entry is stored once', () => expect(saves(service)).toBe(1))
+  it('each entry is stored once', () => expect(saves(service)).toBe(2))
   it('neither shows a warning', () => expect(both.flatMap(annotations)).toEqual([]))
 })
 
-describe('a damaged entry', () => {
+/** What an interrupted upload or a bad disk does to a stored archive. */
+const DAMAGE: [string, (file: string) => void][] = [
+  ['cut short', file => fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2))],
+  [
+    // the same size, so only a check of the content can tell
+    'with one byte changed',
+    file => {
+      const data = fs.readFileSync(file)
+      const at = Math.floor(data.length / 2)
+      data[at] ^= 0x01
+      fs.writeFileSync(file, data)
+    }
+  ]
+]
+
+describe.each(DAMAGE)('an entry %s', (how, damage) => {
   let service: Service
   let r: RunResult
   let pulled: string[]
   beforeAll(async () => {
-    service = await startService('damaged')
+    const job = `damage-${how.replace(/\W+/g, '-')}`
+    service = await startService(job)
     forgetImages()
     clearEntries()
-    const cold = await act('cache-damage-cold', ASK, { env: hosted(service, 'damage') })
+    const cold = await act(`cache-${job}-cold`, ASK, { env: hosted(service, job) })
     expect(cold.postLog).toContain('saved to the Actions cache')
-    // the stored archive cut short, as an interrupted upload or a bad disk leaves it
     const blobs = path.join(service.data, 'blobs')
-    for (const f of fs.readdirSync(blobs)) {
-      const file = path.join(blobs, f)
-      fs.truncateSync(file, Math.floor(fs.statSync(file).size / 2))
-    }
+    for (const f of fs.readdirSync(blobs)) damage(path.join(blobs, f))
     clearEntries()
     forgetImages()
     fs.writeFileSync(env.FRONT_LOG, '')
-    r = await act('cache-damage-warm', ASK, { env: hosted(service, 'damage'), post: false })
+    r = await act(`cache-${job}-warm`, ASK, { env: hosted(service, job), post: false })
     pulled = requests(env.FRONT_LOG)
   })
   afterAll(() => service.stop())

@@ -9,7 +9,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { ACTION, runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
+import { containerJob, runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
 import {
   IMG,
   act,
@@ -50,16 +50,7 @@ function actInContainerJob(
     inputs,
     ...options,
     env: { RUNNER_TEMP: '/tmp/runner/temp', RUNNER_TOOL_CACHE: '/tmp/runner/toolcache', ...options.env },
-    // the run's files and the action itself stay visible, even where they are under /tmp
-    wrap: [
-      'unshare',
-      '--mount',
-      '--propagation',
-      'private',
-      path.join(ROOT, 'test/e2e/container-job.sh'),
-      USER,
-      `${dir}:${path.dirname(ACTION)}`
-    ],
+    wrap: containerJob(USER, dir),
     timeoutMs: 300_000
   })
 }

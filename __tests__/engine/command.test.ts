@@ -34,6 +34,11 @@ describe('running a command', () => {
     expect(out.join('')).toMatch(/::debug::exit 0 after \d+ ms: true "a b" --x=1\n/)
   })
 
+  it('given its input only once it is there, reads it then', async () => {
+    const input = new Promise<Buffer>(resolve => setTimeout(() => resolve(Buffer.from('later')), 50))
+    expect((await runCommand('cat', [], { timeout: 10, input })).stdout).toBe('later')
+  })
+
   it('shows arguments as they would be typed', () => {
     expect(commandLine('docker', ['run', '--label', 'a=b', '-c', 'echo $x'])).toBe('docker run --label a=b -c "echo $x"')
   })

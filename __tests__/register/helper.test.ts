@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { HelperRegistrar, bindMount, helperArgs, parseAnswers, parseLook } from '../../src/register/helper.js'
+import { HelperRegistrar, bindMount, helperArgs, parseAnswers, parseLook, workLines } from '../../src/register/helper.js'
 import type { Change } from '../../src/register/registrar.js'
 
 const info = (...securityOptions: string[]): EngineInfo => ({ securityOptions, rootless: false })
@@ -181,7 +181,7 @@ describe('files sent on stdin, for an engine that cannot see the runner', () => 
         { host: '/runner/temp/e', target: '/run/setup-qemu/k', send: true },
         { host: '/usr/bin/qemu-arm-static', target: '/usr/bin/qemu-arm-static' }
       ],
-      true
+      'files'
     )
     expect(args).toContain('--interactive')
     expect(args.join(' ')).not.toContain('/runner/temp/e')
@@ -193,7 +193,7 @@ describe('files sent on stdin, for an engine that cannot see the runner', () => 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-test-'))
     try {
       fs.writeFileSync(path.join(dir, 'qemu-aarch64'), 'emulator', { mode: 0o755 })
-      const inputs: (Buffer | undefined)[] = []
+      const inputs: (Buffer | Promise<Buffer> | undefined)[] = []
       const { docker } = engine([{ exitCode: 0, stdout: 'ready\nremove 1\nok 1\nok 2\n', stderr: '' }])
       const call = docker.call.bind(docker)
       docker.call = async (args, timeout, input) => {
@@ -208,7 +208,7 @@ describe('files sent on stdin, for an engine that cannot see the runner', () => 
       expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
       const out = path.join(dir, 'out')
       fs.mkdirSync(out)
-      execFileSync('tar', ['-xf', '-', '-C', out], { input: inputs.find(i => i !== undefined) })
+      execFileSync('tar', ['-xf', '-', '-C', out], { input: inputs.find(i => i !== undefined) as Buffer })
       expect(fs.readFileSync(path.join(out, 'run/setup-qemu/k/qemu-aarch64'), 'utf8')).toBe('emulator')
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
@@ -344,5 +344,133 @@ describe('an engine that cannot see the runner after all', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('a helper started while the emulators are fetched', () => {
+  const KEY = 'c'.repeat(64)
+  const ANSWER: RunResult = { exitCode: 0, stdout: 'ready\nok 1\nok 2\n', stderr: '' }
+
+  /** An engine whose containers read all of their stdin before they answer, as the script does. */
+  function reading(answers: RunResult[]): { docker: Docker; runs: { args: string[]; stdin: string }[] } {
+    const runs: { args: string[]; stdin: string }[] = []
+    const docker = {
+      info: async () => info('name=seccomp,profile=builtin'),
+      ensureImage: async () => 'sha256:x',
+      call: async (args: readonly string[], _timeout?: number, input?: Buffer | Promise<Buffer>) => {
+        if (args[0] !== 'run') return { exitCode: 0, stdout: '', stderr: '' }
+        const run = { args: [...args], stdin: '' }
+        runs.push(run)
+        run.stdin = (await input)?.toString() ?? ''
+        return answers.shift() ?? ANSWER
+      }
+    } as unknown as Docker
+    return { docker, runs }
+  }
+
+  function setUp(): { emulators: string; work: string; done: () => void } {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'early-helper-'))
+    const emulators = path.join(root, 'emulators')
+    const work = path.join(root, 'work')
+    fs.mkdirSync(emulators)
+    fs.mkdirSync(work)
+    fs.writeFileSync(path.join(emulators, 'qemu-aarch64'), 'emulator', { mode: 0o755 })
+    fs.writeFileSync(path.join(emulators, 'setup-qemu.json'), '{}')
+    return { emulators, work, done: () => fs.rmSync(root, { recursive: true, force: true }) }
+  }
+
+  it('gets its work on stdin, one argument a line, with the emulators linked into the directory it shows', async () => {
+    const { emulators, work, done } = setUp()
+    try {
+      const { docker, runs } = reading([])
+      const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+      await r.prepare(KEY)
+      const target = r.interpreterDir(KEY)
+      const results = await r.apply(changes, [], [{ host: emulators, target }])
+      expect(results.map(x => x.status)).toEqual(['ok', 'ok'])
+      expect(runs).toHaveLength(1)
+      expect(runs[0].args.at(-1)).toBe('wait')
+      expect(runs[0].args).toContain('--interactive')
+      expect(runs[0].stdin).toBe(
+        ['write', ...changes.flatMap(c => (c.op === 'remove' ? ['remove', c.name, ''] : ['add', c.name, c.line]))]
+          .map(a => `${a}\n`)
+          .join('')
+      )
+      // its own directory, in the work directory, holding the emulators and nothing else
+      const bind = runs[0].args[runs[0].args.indexOf('--mount') + 1]
+      const inbox = /source=([^,]+)/.exec(bind)?.[1] ?? ''
+      expect(bind).toContain(`target=${target},readonly`)
+      expect(path.dirname(inbox)).toBe(work)
+      expect(fs.readdirSync(inbox)).toEqual(['qemu-aarch64'])
+      expect(fs.statSync(path.join(inbox, 'qemu-aarch64')).ino).toBe(fs.statSync(path.join(emulators, 'qemu-aarch64')).ino)
+    } finally {
+      done()
+    }
+  })
+
+  it('is told there is no work when the emulators are not the ones it was started for, and a helper runs as before', async () => {
+    const { emulators, work, done } = setUp()
+    try {
+      const { docker, runs } = reading([])
+      const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+      await r.prepare(KEY)
+      const results = await r.apply(changes, [], [{ host: emulators, target: r.interpreterDir('d'.repeat(64)) }])
+      expect(results.map(x => x.status)).toEqual(['ok', 'ok'])
+      const early = runs.filter(x => x.args.at(-1) === 'wait')
+      expect(early).toHaveLength(1)
+      expect(early[0].stdin).toBe('')
+      expect(runs.filter(x => x.args.at(-1) !== 'wait')).toHaveLength(1)
+    } finally {
+      done()
+    }
+  })
+
+  it('is told there is no work when nothing is to be written', async () => {
+    const { work, done } = setUp()
+    try {
+      const { docker, runs } = reading([])
+      const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+      await r.prepare(KEY)
+      await r.release()
+      expect(runs).toHaveLength(1)
+      expect(runs[0].stdin).toBe('')
+    } finally {
+      done()
+    }
+  })
+
+  it('refused least privilege, is followed by --privileged, not by least privilege again', async () => {
+    const { emulators, work, done } = setUp()
+    try {
+      const refused = { exitCode: 126, stdout: '', stderr: 'docker: Error response from daemon: operation not permitted.' }
+      const { docker, runs } = reading([refused])
+      const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+      await r.prepare(KEY)
+      const results = await r.apply(changes, [], [{ host: emulators, target: r.interpreterDir(KEY) }])
+      expect(results.map(x => x.status)).toEqual(['ok', 'ok'])
+      expect(runs.map(x => x.args.includes('--privileged'))).toEqual([false, true])
+      expect(r.mode).toBe('privileged')
+    } finally {
+      done()
+    }
+  })
+
+  it('that never ran its script leaves the work to a helper that says why', async () => {
+    const { emulators, work, done } = setUp()
+    try {
+      const noShell = { exitCode: 127, stdout: '', stderr: 'exec: "sh": executable file not found in $PATH' }
+      const { docker, runs } = reading([noShell, noShell])
+      const r = new HelperRegistrar(docker, 'scratchy', 'auto', 120, undefined, work)
+      await r.prepare(KEY)
+      await expect(r.apply(changes, [], [{ host: emulators, target: r.interpreterDir(KEY) }])).rejects.toThrow(/no POSIX shell/)
+      expect(runs).toHaveLength(2)
+    } finally {
+      done()
+    }
+  })
+
+  it('takes no argument with a newline in it, which would split it in two', () => {
+    expect(workLines(['write', 'add', 'a'])).toEqual(Buffer.from('write\nadd\na\n'))
+    expect(() => workLines(['write', 'a\nb'])).toThrow(/newline/)
   })
 })

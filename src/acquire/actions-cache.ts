@@ -1,12 +1,13 @@
 /**
  * The GitHub Actions cache, for hosted runners, whose tool cache is gone when the job ends. It keeps
- * what a later job needs to register without any registry: the emulators as a tool cache entry holds
- * them, and the helper image. The key is content-addressed (source digest or checksum, host arch, the
- * emulator set, the helper digest), so an entry never needs replacing.
+ * what a later job needs to register without any registry, in two entries: the emulators as a tool
+ * cache entry holds them, and the helper image. Each key is content-addressed (source digest or
+ * checksum, host arch and emulator set; the helper's digest), so an entry never needs replacing.
  *
- * It wraps a source: before the source reaches the network, the entry is restored into this run's own
- * directory, and the helper image into the engine. On a miss the post step saves what the run fetched,
- * from the tool cache entry the source filled.
+ * It wraps a source: before the source reaches the network, the emulators are restored into this run's
+ * own directory, and the helper image into the engine. The helper's entry is small and restored beside
+ * the emulators', so the engine loads it while the emulators still arrive. On a miss the post step saves
+ * what the run fetched, from the tool cache entry the source filled and from the engine.
  */
 import type * as ActionsCacheClient from '@actions/cache'
 import * as core from '@actions/core'
@@ -26,18 +27,20 @@ import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 /** The library and its Azure client are large: loaded only on a hosted runner that needs them. */
 const client = (): Promise<typeof ActionsCacheClient> => import('@actions/cache')
 
-const VERSION = 'v1'
+const VERSION = 'v2'
 const HELPER_TAR = 'helper.tar'
 const HELPER_META = 'helper.json'
-const EMULATORS = 'emulators'
 
-/** What main hands post so it can save: all of it is checked again there. */
+/** What main hands post so it can save the entries it missed: all of it is checked again there. */
 export interface SaveState {
-  key: string
+  /** the emulators' entry, when this run missed it */
+  emulatorsKey?: string
   /** what the tool cache entry is known by (image digest or tarball checksum) */
   sourceKey: string
   /** the emulators to save, by file name; all the entry has when undefined */
   emulators?: string[]
+  /** the helper image's entry, when this run missed it */
+  helperKey?: string
   helperImage?: string
   timeout: number
 }
@@ -47,20 +50,20 @@ const KEY = /^setup-qemu-[A-Za-z0-9._-]{1,400}$/
 const EMULATOR_NAMES = PLATFORMS.map(emulatorName)
 
 /**
- * The entry's one path, relative: the cache's version hashes the paths as given, and the archive holds
+ * Each entry's one path, relative: the cache's version hashes the paths as given, and the archive holds
  * them relative to GITHUB_WORKSPACE. With both pointed at a directory of this run's own while the
  * library works, every job stages privately and any job can restore, wherever its directories are.
  */
-const STAGE = 'setup-qemu'
+const STAGE = { emulators: 'setup-qemu-emulators', helper: 'setup-qemu-helper' } as const
 
-async function staged<T>(work: (dir: string) => Promise<T>): Promise<T> {
+async function staged<T>(work: (parent: string) => Promise<T>): Promise<T> {
   const parent = await fs.mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'setup-qemu-actions-cache-'))
   const cwd = process.cwd()
   const workspace = process.env.GITHUB_WORKSPACE
   try {
     process.chdir(parent)
     process.env.GITHUB_WORKSPACE = parent
-    return await work(path.join(parent, STAGE))
+    return await work(parent)
   } finally {
     process.chdir(cwd)
     if (workspace === undefined) delete process.env.GITHUB_WORKSPACE
@@ -82,34 +85,37 @@ export type EmulatorSet = 'all' | readonly string[]
 export const emulatorSet = (requested: 'all' | readonly Platform[]): EmulatorSet =>
   requested === 'all' ? 'all' : [...new Set(requested.map(emulatorName))].sort()
 
-/** The key: every part of it names content, so one key always holds the same thing. */
-export function cacheKey(
-  sourceKey: string,
-  helperImage: string | undefined,
-  set: EmulatorSet,
-  nodeArch: string = process.arch
-): string {
+export interface CacheKeys {
+  emulators: string
+  /** none for a helper image that is not pinned: what it holds has no fixed name */
+  helper?: string
+}
+
+/** The keys: every part of them names content, so one key always holds the same thing. */
+export function cacheKeys(sourceKey: string, helperImage: string, set: EmulatorSet, nodeArch: string = process.arch): CacheKeys {
   // `all` is what the table knows: a table that grows makes new entries
   const names = set === 'all' ? `all:${PLATFORMS.map(emulatorName).sort().join(',')}` : set.join(',')
   const tag = createHash('sha256').update(names).digest('hex').slice(0, 12)
-  const helper = (helperImage && digestOf(helperImage)) || 'none'
-  return `setup-qemu-${VERSION}-${nodeArch}-${sourceKey}-e${tag}-h${helper}`
+  const helper = digestOf(helperImage)
+  return {
+    emulators: `setup-qemu-${VERSION}-${nodeArch}-${sourceKey}-e${tag}`,
+    helper: helper ? `setup-qemu-${VERSION}-${nodeArch}-helper-${helper}` : undefined
+  }
 }
 
-interface Restored {
-  /** this run's own emulators, checked */
-  emulators: Emulators
-  /** the helper image's id in the engine, when the entry brought it */
-  helperId?: string
+const unreadable = (err: Error): undefined => {
+  log.warning(`the Actions cache could not be read (${err.message}): fetching as usual`)
+  return undefined
 }
 
 export class ActionsCache {
-  private restoring?: Promise<Restored | undefined>
-  /** set when the entry was looked for and not there: post saves it */
-  private missed = false
+  private emulators?: Promise<CachedEmulators | undefined>
+  private helper?: Promise<string | undefined>
+  /** the entries looked for and not there: post saves them */
+  private readonly missed = { emulators: false, helper: false }
 
   constructor(
-    readonly key: string,
+    readonly keys: CacheKeys,
     private readonly sourceKey: string,
     private readonly set: EmulatorSet,
     private readonly helperImage: string,
@@ -119,65 +125,87 @@ export class ActionsCache {
   ) {}
 
   /**
-   * Restores the entry once, however often and by whom it is asked (the source, the helper's pull). The
-   * factory starts it early, so it runs while the host is inspected.
+   * Starts both restores once, however often and by whom it is asked. The factory starts them early,
+   * so they run while the host is inspected.
    */
-  restore(): Promise<Restored | undefined> {
-    this.restoring ??= this.restoreOnce().catch(err => {
-      log.warning(`the Actions cache could not be read (${(err as Error).message}): fetching as usual`)
-      return undefined
-    })
-    return this.restoring
+  restore(): void {
+    if (this.emulators) return
+    let helperDone: (id: string | undefined) => void = () => undefined
+    this.helper = new Promise(resolve => (helperDone = resolve))
+    this.emulators = client()
+      .then(async cache =>
+        staged(async parent => {
+          // each on its own: the small helper entry is in the engine while the emulators still arrive
+          const helper = this.restoreHelper(cache, parent)
+            .catch(unreadable)
+            .then(id => (helperDone(id), id))
+          const [emulators] = await Promise.all([this.restoreEmulators(cache, parent).catch(unreadable), helper])
+          const state = this.saveState()
+          if (state) core.saveState(State.ActionsCache, JSON.stringify(state))
+          return emulators
+        })
+      )
+      .catch((err: Error) => {
+        helperDone(undefined)
+        return unreadable(err)
+      })
+  }
+
+  /** This run's own emulators, checked, when the Actions cache had them. */
+  restoredEmulators(): Promise<CachedEmulators | undefined> {
+    this.restore()
+    return this.emulators as Promise<CachedEmulators | undefined>
   }
 
   /** The helper image's id, when the Actions cache loaded it: what Docker asks before it pulls. */
   async localCopy(ref: string): Promise<string | undefined> {
-    return ref === this.helperImage ? (await this.restore())?.helperId : undefined
+    if (ref !== this.helperImage) return undefined
+    this.restore()
+    return this.helper
   }
 
-  private async restoreOnce(): Promise<Restored | undefined> {
-    const cache = await client()
-    return staged(async dir => {
-      const hit = await withTimeout(cache.restoreCache([STAGE], this.key), this.timeout, `no answer within ${this.timeout}s`)
-      if (!hit) {
-        // a failed extraction leaves part of the entry behind, and the library has warned: the key is taken
-        this.missed = await fs.access(dir).then(
-          () => false,
-          () => true
-        )
-        log.info(
-          this.missed
-            ? `the Actions cache has no entry ${this.key} yet: the post step saves one`
-            : `the Actions cache entry ${this.key} could not be restored: fetching as usual`
-        )
-        return undefined
-      }
-      // this run's own copy, out of the staging directory, checked where it is used
-      const own = await fs.mkdtemp(path.join(this.workDir, 'actions-cache-'))
-      await fs.rename(path.join(dir, EMULATORS), path.join(own, EMULATORS))
-      // the engine loads the helper while the emulators are checked
-      const [emulators, helperId] = await Promise.all([
-        checkEntry(path.join(own, EMULATORS), this.sourceKey),
-        this.loadHelper(dir)
-      ])
-      if (typeof emulators === 'string') {
-        log.warning(`the Actions cache entry ${this.key} is ignored: ${emulators}. Fetching as usual.`)
-        return undefined
-      }
-      log.info(
-        `restored from the Actions cache (${this.key}): the emulators${helperId ? ' and the helper image' : ''}, no registry needed`
-      )
-      return { emulators, helperId }
-    })
+  /** Restores one entry into parent; true on a hit, false (and noted for post) on a miss. */
+  private async restoreEntry(cache: typeof ActionsCacheClient, parent: string, what: keyof CacheKeys): Promise<boolean> {
+    const key = this.keys[what] as string
+    const hit = await withTimeout(cache.restoreCache([STAGE[what]], key), this.timeout, `no answer within ${this.timeout}s`)
+    if (hit) return true
+    // a failed extraction leaves part of the entry behind, and the library has warned: the key is taken
+    this.missed[what] = await fs.access(path.join(parent, STAGE[what])).then(
+      () => false,
+      () => true
+    )
+    log.info(
+      this.missed[what]
+        ? `the Actions cache has no entry ${key} yet: the post step saves one`
+        : `the Actions cache entry ${key} could not be restored: fetching as usual`
+    )
+    return false
   }
 
-  /** Loads the helper image the entry holds, when the engine lacks it; its id must be the one recorded. */
-  private async loadHelper(dir: string): Promise<string | undefined> {
+  private async restoreEmulators(cache: typeof ActionsCacheClient, parent: string): Promise<CachedEmulators | undefined> {
+    if (!(await this.restoreEntry(cache, parent, 'emulators'))) return undefined
+    // this run's own copy, out of the staging directory, checked where it is used
+    const own = await fs.mkdtemp(path.join(this.workDir, 'actions-cache-'))
+    await fs.rename(path.join(parent, STAGE.emulators), path.join(own, STAGE.emulators))
+    const emulators = await checkEntry(path.join(own, STAGE.emulators), this.sourceKey)
+    if (typeof emulators === 'string') {
+      log.warning(`the Actions cache entry ${this.keys.emulators} is ignored: ${emulators}. Fetching as usual.`)
+      return undefined
+    }
+    log.info(`restored the emulators from the Actions cache (${this.keys.emulators})`)
+    return emulators
+  }
+
+  /** Loads the helper image its entry holds, when the engine lacks it; its id must be the one recorded. */
+  private async restoreHelper(cache: typeof ActionsCacheClient, parent: string): Promise<string | undefined> {
+    if (!this.keys.helper || !(await this.restoreEntry(cache, parent, 'helper'))) return undefined
+    const dir = path.join(parent, STAGE.helper)
     const meta = await fs
       .readFile(path.join(dir, HELPER_META), 'utf8')
       .then(t => JSON.parse(t) as { image?: unknown; id?: unknown })
       .catch(() => undefined)
     if (!meta || meta.image !== this.helperImage || typeof meta.id !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(meta.id)) {
+      log.warning(`the Actions cache entry ${this.keys.helper} is ignored: its metadata names another image. Pulling it.`)
       return undefined
     }
     const have = await this.docker.imageId(meta.id)
@@ -190,23 +218,25 @@ export class ActionsCache {
       log.warning(`the helper image in the Actions cache is not the one recorded (${loaded}): pulling it`)
       return undefined
     }
+    if (loaded) log.info(`restored the helper image from the Actions cache (${this.keys.helper})`)
     return loaded
   }
 
-  /** What post needs to save the entry, when this run missed it. */
-  saveState(): SaveState | undefined {
-    if (!this.missed) return undefined
+  /** What post needs to save the entries this run missed. */
+  private saveState(): SaveState | undefined {
+    if (!this.missed.emulators && !this.missed.helper) return undefined
     return {
-      key: this.key,
+      emulatorsKey: this.missed.emulators ? this.keys.emulators : undefined,
       sourceKey: this.sourceKey,
       emulators: this.set === 'all' ? undefined : [...this.set],
-      helperImage: isPinned(this.helperImage) ? this.helperImage : undefined,
+      helperKey: this.missed.helper ? this.keys.helper : undefined,
+      helperImage: this.missed.helper ? this.helperImage : undefined,
       timeout: this.timeout
     }
   }
 }
 
-/** A source behind the Actions cache: restored from it before fetching, recorded for post on a miss. */
+/** A source behind the Actions cache: what it restored is used before anything is fetched. */
 export class ActionsCachedSource implements EmulatorSource {
   constructor(
     private readonly inner: EmulatorSource,
@@ -228,14 +258,8 @@ export class ActionsCachedSource implements EmulatorSource {
   async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
     const local = await this.inner.cached()
     if (local && covers(local, wanted)) return this.inner.acquire(wanted)
-    const restored = (await this.cache.restore())?.emulators
-    if (restored && (wanted === 'all' ? restored.archs.size > 0 : wanted.every(p => restored.archs.has(p.arch)))) {
-      return restored
-    }
-    const e = await this.inner.acquire(wanted)
-    const state = this.cache.saveState()
-    if (state) core.saveState(State.ActionsCache, JSON.stringify(state))
-    return e
+    const restored = await this.cache.restoredEmulators()
+    return restored && covers(restored, wanted) ? restored : this.inner.acquire(wanted)
   }
 }
 
@@ -243,14 +267,16 @@ export class ActionsCachedSource implements EmulatorSource {
 export function readSaveState(raw: string): SaveState | undefined {
   if (!raw) return undefined
   const s = JSON.parse(raw) as Record<string, unknown>
+  const key = (k: unknown): boolean => k === undefined || (typeof k === 'string' && KEY.test(k))
   const ok =
-    typeof s.key === 'string' &&
-    KEY.test(s.key) &&
+    key(s.emulatorsKey) &&
+    key(s.helperKey) &&
     typeof s.sourceKey === 'string' &&
     HEX64.test(s.sourceKey) &&
     (s.emulators === undefined ||
       (Array.isArray(s.emulators) && s.emulators.every(n => typeof n === 'string' && EMULATOR_NAMES.includes(n)))) &&
     (s.helperImage === undefined || (typeof s.helperImage === 'string' && isPinned(s.helperImage))) &&
+    (s.helperKey === undefined || s.helperImage !== undefined) &&
     typeof s.timeout === 'number' &&
     s.timeout > 0
   if (!ok) throw new Error('the saved Actions cache state is not well-formed')
@@ -258,33 +284,52 @@ export function readSaveState(raw: string): SaveState | undefined {
 }
 
 /**
- * Post: saves what main fetched. Another job saving the same key at once is normal (the key names the
- * content, so theirs is as good): that is a debug line, not a warning.
+ * Post: saves the entries main missed. Another job saving the same key at once is normal (the key
+ * names the content, so theirs is as good): that is a debug line, not a warning.
  */
 export async function saveEntry(state: SaveState, docker: Docker): Promise<void> {
   const cache = await client()
-  await staged(async dir => {
-    const entry = await findCached(state.sourceKey)
-    const have = entry ? (await fs.readdir(entry.dir)).filter(n => EMULATOR_NAMES.includes(n)) : []
-    const wanted = state.emulators
-    // an entry for `all` must hold every emulator the source has
-    const names = wanted ? have.filter(n => wanted.includes(n)) : entry?.complete ? have : []
-    if (!entry || names.length === 0 || !(await exportEntry(entry, names, path.join(dir, EMULATORS)))) {
-      log.info('the tool cache holds none of the emulators to save to the Actions cache')
-      return
+  await staged(async parent => {
+    const ready: [string, string][] = []
+    if (state.emulatorsKey && (await stageEmulators(state, path.join(parent, STAGE.emulators)))) {
+      ready.push([STAGE.emulators, state.emulatorsKey])
     }
-    if (state.helperImage) {
-      const id = await docker.imageId(state.helperImage)
-      if (id) {
-        await docker.saveImage(id, path.join(dir, HELPER_TAR))
-        await fs.writeFile(path.join(dir, HELPER_META), JSON.stringify({ image: state.helperImage, id }))
-      }
+    if (state.helperKey && state.helperImage && (await stageHelper(state.helperImage, docker, path.join(parent, STAGE.helper)))) {
+      ready.push([STAGE.helper, state.helperKey])
     }
-    const id = await quietRace(() =>
-      withTimeout(cache.saveCache([STAGE], state.key), state.timeout, `no answer within ${state.timeout}s`)
-    )
-    if (id > 0) log.info(`saved to the Actions cache as ${state.key}`)
+    for (const [stage, key] of ready) {
+      const id = await quietRace(() =>
+        withTimeout(cache.saveCache([stage], key), state.timeout, `no answer within ${state.timeout}s`)
+      )
+      if (id > 0) log.info(`saved to the Actions cache as ${key}`)
+    }
   })
+}
+
+/** The emulators the tool cache holds, as the entry keeps them; false when it lacks them. */
+async function stageEmulators(state: SaveState, dir: string): Promise<boolean> {
+  const entry = await findCached(state.sourceKey)
+  const have = entry ? (await fs.readdir(entry.dir)).filter(n => EMULATOR_NAMES.includes(n)) : []
+  const wanted = state.emulators
+  // an entry for `all` must hold every emulator the source has
+  const names = wanted ? have.filter(n => wanted.includes(n)) : entry?.complete ? have : []
+  if (!entry || names.length === 0) {
+    log.info('the tool cache holds none of the emulators to save to the Actions cache')
+    return false
+  }
+  const problem = await exportEntry(entry, names, dir)
+  if (problem) log.warning(`the emulators are not saved to the Actions cache: in the tool cache, ${problem}`)
+  return !problem
+}
+
+/** The helper image as the engine has it, with its id; false when the engine lacks it. */
+async function stageHelper(image: string, docker: Docker, dir: string): Promise<boolean> {
+  const id = await docker.imageId(image)
+  if (!id) return false
+  await fs.mkdir(dir)
+  await docker.saveImage(id, path.join(dir, HELPER_TAR))
+  await fs.writeFile(path.join(dir, HELPER_META), JSON.stringify({ image, id }))
+  return true
 }
 
 /** The library's line for a lost race to save a key, which it logs as info. */

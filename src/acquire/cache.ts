@@ -159,22 +159,31 @@ async function snapshot(
 
 /**
  * What is wrong with one emulator of an entry, if anything: it must be an executable file for this host
- * whose SHA-256 is the one the metadata recorded when it was stored.
+ * whose content is what the metadata recorded when it was stored: its SHA-256, or, where something else
+ * already proved the content whole, its size.
  */
-async function fileCheck(dir: string, name: string, meta: Meta, host: Platform): Promise<string | undefined> {
+async function fileCheck(
+  dir: string,
+  name: string,
+  meta: Meta,
+  host: Platform,
+  content: 'sha256' | 'size' = 'sha256'
+): Promise<string | undefined> {
   const file = path.join(dir, name)
   const st = await fs.stat(file).catch(() => undefined)
   if (!st) return `${name} is missing`
   if (!st.isFile() || !(st.mode & 0o111)) return `${name} is not an executable file`
   const wrong = await fileProblem(file, host)
   if (wrong) return `${name} is ${wrong}`
+  if (content === 'size') return meta.files[name] === st.size ? undefined : `${name} is not the size recorded when it was stored`
   const want = meta.sha256?.[name]
   if (!want) return `no SHA-256 was recorded for ${name}`
   if ((await sha256File(file)) !== want) return `${name} does not match the SHA-256 recorded when it was stored`
   return undefined
 }
 
-async function linkOrCopy(src: string, dst: string): Promise<void> {
+/** A private link to src at dst, or a copy where links cannot be made. */
+export async function linkOrCopy(src: string, dst: string): Promise<void> {
   try {
     await fs.link(src, dst)
   } catch (err) {
@@ -312,10 +321,12 @@ async function inspectEntry(final: string, key: string, host: Platform): Promise
 
 /**
  * An entry from elsewhere (the Actions cache restored it into dir), as this run's own emulators: every
- * file must be an emulator of the table, an executable for this host, and match the SHA-256 its
- * metadata records. Otherwise the reason it is not usable.
+ * file must be an emulator of the table, an executable for this host, and of the size its metadata
+ * records. Its content was hashed when it was saved (exportEntry), and the archive that brought it
+ * carries a checksum of all of it that its extraction verifies, so hashing it again here (~0.2 s for
+ * every emulator) would find nothing new. Otherwise the reason it is not usable.
  */
-export async function checkEntry(dir: string, key: string, host: Platform = hostPlatform()): Promise<Emulators | string> {
+export async function checkEntry(dir: string, key: string, host: Platform = hostPlatform()): Promise<CachedEmulators | string> {
   let meta: Meta
   try {
     meta = await readMeta(dir)
@@ -326,7 +337,7 @@ export async function checkEntry(dir: string, key: string, host: Platform = host
   const names = Object.keys(meta.sha256 ?? {})
   const known = PLATFORMS.filter(p => names.includes(emulatorName(p)))
   if (names.length === 0 || new Set(known.map(emulatorName)).size !== names.length) return 'it holds files that are not emulators'
-  const problem = (await Promise.all(names.map(async name => fileCheck(dir, name, meta, host)))).find(Boolean)
+  const problem = (await Promise.all(names.map(async name => fileCheck(dir, name, meta, host, 'size')))).find(Boolean)
   if (problem) return problem
   return {
     dir,
@@ -334,19 +345,27 @@ export async function checkEntry(dir: string, key: string, host: Platform = host
     key,
     version: typeof meta.version === 'string' ? meta.version : undefined,
     origin: 'Actions cache',
-    from: redactUrl(String(meta.from))
+    from: redactUrl(String(meta.from)),
+    complete: meta.complete === true
   }
 }
 
 /**
  * The emulators named of a tool cache entry, with metadata for just them, in dir: what the Actions
- * cache saves. The hashes are those recorded when the entry was stored. False when it lacks one.
+ * cache saves. Each must still match the SHA-256 recorded when the entry was stored: what a later job
+ * restores is checked by the archive's own checksum from here on. The reason when one does not.
  */
-export async function exportEntry(entry: CachedEmulators, names: readonly string[], dir: string): Promise<boolean> {
+export async function exportEntry(
+  entry: CachedEmulators,
+  names: readonly string[],
+  dir: string,
+  host: Platform = hostPlatform()
+): Promise<string | undefined> {
   const meta = await readMeta(entry.dir)
-  if (!names.every(n => meta.sha256?.[n])) return false
   await fs.mkdir(dir, { recursive: true })
   for (const name of names) await linkOrCopy(path.join(entry.dir, name), path.join(dir, name))
+  const problem = (await Promise.all(names.map(async name => fileCheck(dir, name, meta, host)))).find(Boolean)
+  if (problem) return problem
   const pick = <T>(r: Record<string, T>): Record<string, T> => Object.fromEntries(names.map(n => [n, r[n]]))
   const out: Meta = {
     ...meta,
@@ -355,5 +374,5 @@ export async function exportEntry(entry: CachedEmulators, names: readonly string
     sha256: pick(meta.sha256 ?? {})
   }
   await fs.writeFile(path.join(dir, META), JSON.stringify(out, null, 2))
-  return true
+  return undefined
 }

@@ -17,7 +17,8 @@ export interface RunResult {
 export interface RunOptions {
   /** seconds before the command and its children are killed */
   timeout: number
-  input?: Buffer
+  /** stdin; a promise keeps it open until it settles (a command started before its input is known) */
+  input?: Buffer | Promise<Buffer>
   /** the environment, when not the action's own */
   env?: NodeJS.ProcessEnv
 }
@@ -72,6 +73,9 @@ export function runCommand(tool: string, args: readonly string[], opts: RunOptio
       )
     )
     child.stdin.on('error', () => undefined) // a command that does not read its input
-    child.stdin.end(opts.input)
+    void Promise.resolve(opts.input).then(
+      data => child.stdin.end(data),
+      () => child.stdin.end()
+    )
   })
 }

@@ -34,7 +34,7 @@ export class Docker implements Engine {
     private readonly bin = 'docker'
   ) {}
 
-  async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer): Promise<RunResult> {
+  async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer | Promise<Buffer>): Promise<RunResult> {
     try {
       return await runCommand(this.bin, args, { timeout, input, env: engineEnv() })
     } catch (err) {

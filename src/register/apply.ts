@@ -42,6 +42,7 @@ export async function register(
   const changes = changesFor(decisions, host.entries, inputs.reset, prepared.interpreter, removable)
   if (changes.length === 0) {
     log.info('nothing to register')
+    await registrar.release()
     return []
   }
   const save = (): void => {

@@ -4,6 +4,8 @@
  * with `F` the kernel opens the emulator during the write, so entries keep working after it exits.
  */
 import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { linkOrCopy } from '../acquire/cache.js'
 import { hostPlatform } from '../acquire/elf.js'
 import { CONTAINER_LABEL, INTERPRETER_DIR, RUN_ID } from '../constants.js'
 import { oneLine, type EngineInfo } from '../engine/docker.js'
@@ -11,6 +13,7 @@ import type { Engine } from '../engine/engine.js'
 import { TimeoutError } from '../engine/timeout.js'
 import type { Privilege } from '../inputs/inputs.js'
 import * as log from '../log.js'
+import { PLATFORMS, emulatorName } from '../platforms.js'
 import { parseEntry, type Entry } from '../binfmt/entry.js'
 import { fingerprint } from '../binfmt/table.js'
 import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
@@ -18,9 +21,11 @@ import type { EngineView, Look } from '../host/engine-view.js'
 import { fromStatus } from '../probe/run.js'
 import { Registrar, type Change, type ChangeResult, type Mount } from './registrar.js'
 
-// Fixed text: every value reaches it as a positional argument, never as code. The first argument says
-// whether files come on stdin (a tar stream, extracted from /), the second what to do. `write`: each
-// change is three arguments (op, name, line or directory), answered by one line `<status> <number> [error]`.
+// Fixed text: every value reaches it as an argument, never as code. The first argument says what comes on
+// stdin: nothing (-), files (`stream`: a tar stream, extracted from /), or the work (`wait`: the other
+// arguments, one a line, sent once known, so the container can start before). The second says what to
+// do. `write`: each change is three arguments (op, name, line or directory), answered by one line
+// `<status> <number> [error]`.
 // `look`: the table (names and contents as hex, read before and after the probes), the probes' exit
 // statuses, the kernel's boot id and machine.
 const SCRIPT = `
@@ -30,6 +35,11 @@ if ! err=$(mount -t binfmt_misc binfmt_misc "$b" 2>&1); then echo "mountfail $er
 if [ "$1" = stream ]; then
   command -v tar >/dev/null 2>&1 || { echo notar; exit 4; }
   if ! err=$(tar -xf - -C / 2>&1); then echo "untarfail $err"; exit 5; fi
+fi
+if [ "$1" = wait ]; then
+  shift
+  while IFS= read -r a; do set -- "$@" "$a"; done
+  set -- wait "$@"
 fi
 verb=$2; shift 2
 echo ready
@@ -126,6 +136,10 @@ export function bindMount(m: Mount): string[] {
   return ['--mount', `type=bind,source=${m.host},target=${m.target},readonly`]
 }
 
+/** What a helper reads on stdin: nothing, files (a tar stream), or its work, sent once known. */
+export type Stdin = 'none' | 'files' | 'work'
+const STDIN_ARG: Record<Stdin, string> = { none: '-', files: 'stream', work: 'wait' }
+
 /** The `docker run` arguments for one helper container (the changes follow them). */
 export function helperArgs(
   image: string,
@@ -133,13 +147,12 @@ export function helperArgs(
   mode: PrivilegeMode,
   info: EngineInfo,
   mounts: readonly Mount[],
-  /** files come on stdin */
-  streaming = false
+  stdin: Stdin = 'none'
 ): string[] {
   const args = [
     'run',
     '--rm',
-    ...(streaming ? ['--interactive'] : []),
+    ...(stdin === 'none' ? [] : ['--interactive']),
     '--name',
     name,
     '--label',
@@ -159,8 +172,24 @@ export function helperArgs(
     if (info.securityOptions.some(o => o.includes('name=selinux'))) args.push('--security-opt', 'label=disable')
   }
   for (const m of mounts.filter(x => !x.send)) args.push(...bindMount(m))
-  args.push('--entrypoint', 'sh', image, '-c', SCRIPT, 'sh', streaming ? 'stream' : '-')
+  args.push('--entrypoint', 'sh', image, '-c', SCRIPT, 'sh', STDIN_ARG[stdin])
   return args
+}
+
+/** A helper's work as it reads it on stdin: one argument a line. */
+export function workLines(args: readonly string[]): Buffer {
+  if (args.some(a => /[\n\0]/.test(a))) throw new Error('a helper argument cannot hold a newline or a NUL')
+  return Buffer.from(args.map(a => `${a}\n`).join(''))
+}
+
+/** A helper started before its work was known, with the directory it shows where entries will point. */
+interface Early {
+  mode: PrivilegeMode
+  target: string
+  inbox: Promise<string>
+  give: (work: Buffer) => void
+  /** undefined when it cannot be used; the regular way then says why */
+  outcome: Promise<Outcome | undefined>
 }
 
 const changeArgs = (c: Change): string[] =>
@@ -184,6 +213,9 @@ async function streamOf(mounts: readonly Mount[]): Promise<Buffer | undefined> {
 /** What a helper's run came to: its output, or why the engine would not give it the privilege. */
 type Outcome = { refused: string } | { refused?: undefined; stdout: string; exitCode: number; stderr: string }
 
+/** Output that proves the script ran: only a helper that never got that far can have been refused. */
+const ANSWERED = /^(ready|(ok|exists|gone|changed|failed) \d+)/m
+
 /** The engine went away, or was never there at this address. */
 const GONE = /cannot connect to the docker daemon|error during connect|connection refused|broken pipe|connection reset|EOF$/i
 
@@ -194,6 +226,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
   /** the helper image's local id: it is run by id, as a copy loaded from a cache has no other name */
   private localImage?: string
   private containers = 0
+  private early?: Early
 
   constructor(
     private readonly docker: Engine,
@@ -201,7 +234,9 @@ export class HelperRegistrar extends Registrar implements EngineView {
     private readonly privilege: Privilege,
     /** seconds the helper container may take before it is stopped and removed */
     private readonly limit: number,
-    mode?: PrivilegeMode
+    mode?: PrivilegeMode,
+    /** where a helper started early gets its directory; none, none is started early */
+    private readonly workDir?: string
   ) {
     super()
     this.mode = mode
@@ -209,9 +244,11 @@ export class HelperRegistrar extends Registrar implements EngineView {
 
   /**
    * The engine's answer and the helper image, once, however often it is asked. Both are asked at once;
-   * when the engine itself is the trouble, its own message is the one reported, not the pull's.
+   * when the engine itself is the trouble, its own message is the one reported, not the pull's. With
+   * the emulators' key, a helper starts as soon as its image is there, so that starting it (most of its
+   * time) overlaps fetching them; the emulators are linked into its directory when they arrive.
    */
-  prepare(): Promise<EngineInfo> {
+  prepare(key?: string): Promise<EngineInfo> {
     this.ready ??= (async () => {
       const info = this.docker.info()
       const image = this.docker.ensureImage(this.image, false, hostPlatform().platforms[0])
@@ -220,7 +257,79 @@ export class HelperRegistrar extends Registrar implements EngineView {
       this.localImage = await image
       return answer
     })()
+    if (key && this.workDir && !this.early) this.startEarly(key, this.workDir)
     return this.ready
+  }
+
+  private startEarly(key: string, workDir: string): void {
+    let give: (work: Buffer) => void = () => undefined
+    const work = new Promise<Buffer>(resolve => (give = resolve))
+    const mode = this.modes()[0]
+    const target = this.interpreterDir(key)
+    const inbox = fs.mkdtemp(path.join(workDir, 'helper-'))
+    const outcome = (async () => {
+      const info = await (this.ready as Promise<EngineInfo>)
+      if (info.rootless) return undefined
+      return await this.runHelper(mode, info, [], [{ host: await inbox, target }], work, 'work')
+    })().catch((err: Error) => {
+      log.debug(`the helper started early is not used: ${err.message}`)
+      return undefined
+    })
+    this.early = { mode, target, inbox, give, outcome }
+  }
+
+  /**
+   * The helper started early, given this work when it fits (same privilege, same directory, nothing
+   * sent on stdin); otherwise it is told there is none. Undefined when it is not there or cannot be used.
+   */
+  private async fromEarly(
+    mode: PrivilegeMode,
+    verb: readonly string[],
+    mounts: readonly Mount[],
+    input?: Buffer
+  ): Promise<Outcome | undefined> {
+    const early = this.early
+    if (!early) return undefined
+    const fits = mode === early.mode && verb[0] === 'write' && !input && mounts.every(m => !m.send && m.target === early.target)
+    const inbox = fits ? await early.inbox.catch(() => undefined) : undefined
+    if (!inbox) {
+      await this.release()
+      return undefined
+    }
+    this.early = undefined
+    try {
+      // the emulators acquire handed over, into the directory the helper shows where entries point
+      for (const m of mounts) {
+        const names = new Set(PLATFORMS.map(emulatorName))
+        for (const name of (await fs.readdir(m.host)).filter(n => names.has(n))) {
+          await linkOrCopy(path.join(m.host, name), path.join(inbox, name))
+        }
+      }
+      early.give(workLines(verb))
+    } catch (err) {
+      log.debug(`the helper started early is not used: ${(err as Error).message}`)
+      early.give(Buffer.alloc(0))
+      return undefined
+    }
+    const outcome = await early.outcome
+    // one that never ran the script changed nothing: the regular way runs it again and says why
+    if (!outcome || (outcome.refused === undefined && !ANSWERED.test(outcome.stdout))) return undefined
+    return outcome
+  }
+
+  /** A helper started early is told there is no work, and is gone when this settles. */
+  async release(): Promise<void> {
+    const early = this.early
+    this.early = undefined
+    early?.give(Buffer.alloc(0))
+    await early?.outcome
+  }
+
+  /** The privileges to try, in order. */
+  private modes(): PrivilegeMode[] {
+    if (this.mode) return [this.mode]
+    if (this.privilege === 'auto') return ['least', 'privileged']
+    return [this.privilege === 'true' ? 'privileged' : 'least']
   }
 
   get method(): string {
@@ -286,14 +395,12 @@ export class HelperRegistrar extends Registrar implements EngineView {
           '(a rootless Docker-in-Docker sidecar is such an engine: make it a privileged, rootful one).'
       )
     }
-    const modes: PrivilegeMode[] = this.mode
-      ? [this.mode]
-      : this.privilege === 'auto'
-        ? ['least', 'privileged']
-        : [this.privilege === 'true' ? 'privileged' : 'least']
+    const modes = this.modes()
     const refusals: string[] = []
     for (const mode of modes) {
-      const outcome = await this.runHelper(mode, info, verb, mounts, input)
+      const outcome =
+        (await this.fromEarly(mode, verb, mounts, input)) ??
+        (await this.runHelper(mode, info, verb, mounts, input, input ? 'files' : 'none'))
       if (outcome.refused === undefined) {
         this.mode = mode
         return outcome
@@ -341,10 +448,11 @@ export class HelperRegistrar extends Registrar implements EngineView {
     info: EngineInfo,
     verb: readonly string[],
     mounts: readonly Mount[],
-    input?: Buffer
+    input: Buffer | Promise<Buffer> | undefined,
+    stdin: Stdin
   ): Promise<Outcome> {
     const name = `setup-qemu-${RUN_ID}-${++this.containers}`
-    const args = [...helperArgs(this.localImage ?? this.image, name, mode, info, mounts, input !== undefined), ...verb]
+    const args = [...helperArgs(this.localImage ?? this.image, name, mode, info, mounts, stdin), ...verb]
     let r
     try {
       r = await this.docker.call(args, this.limit, input)
@@ -375,7 +483,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
     if (/^nood$/m.test(r.stdout)) {
       throw new Error(`the helper image ${this.image} has no od to report the binfmt_misc table: use busybox`)
     }
-    const answered = /^(ready|(ok|exists|gone|changed|failed) \d+)/m.test(r.stdout)
+    const answered = ANSWERED.test(r.stdout)
     if (!answered && (r.exitCode === 125 || r.exitCode === 126) && REFUSAL.test(r.stderr)) return { refused: oneLine(r.stderr) }
     return { exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr }
   }

@@ -76,8 +76,19 @@ export abstract class Registrar {
   /** The directory the kernel is told to open emulators from. */
   abstract interpreterDir(key: string, hostDir: string): string
 
-  /** Gets ready to write (say, pulls an image); may run while the emulators are being fetched. */
-  async prepare(): Promise<unknown> {
+  /**
+   * Gets ready to write (say, pulls an image); runs while the emulators are being fetched. The key of
+   * those emulators, when known before they arrive, lets it get further.
+   */
+  async prepare(_key?: string): Promise<unknown> {
+    return undefined
+  }
+
+  /**
+   * Nothing (more) is to be written: lets go of what prepare started. A step that fails before it gets
+   * here leaves that to the end of the process, which ends every command it started.
+   */
+  async release(): Promise<void> {
     return undefined
   }
 
