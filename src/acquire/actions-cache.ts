@@ -196,7 +196,7 @@ export class ActionsCache {
     return emulators
   }
 
-  /** Loads the helper image its entry holds, when the engine lacks it; its id must be the one recorded. */
+  /** Loads the helper image its entry holds; its id must be the one recorded. */
   private async restoreHelper(cache: typeof ActionsCacheClient, parent: string): Promise<string | undefined> {
     if (!this.keys.helper || !(await this.restoreEntry(cache, parent, 'helper'))) return undefined
     const dir = path.join(parent, STAGE.helper)
@@ -208,8 +208,7 @@ export class ActionsCache {
       log.warning(`the Actions cache entry ${this.keys.helper} is ignored: its metadata names another image. Pulling it.`)
       return undefined
     }
-    const have = await this.docker.imageId(meta.id)
-    if (have) return have
+    // loading what the engine already has costs less than asking first costs a job that lacks it
     const loaded = await this.docker.loadImage(path.join(dir, HELPER_TAR)).catch((err: Error) => {
       log.warning(`the helper image in the Actions cache could not be loaded (${err.message}): pulling it`)
       return undefined
