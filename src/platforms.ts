@@ -172,6 +172,9 @@ export const entryName = (p: Platform): string => `qemu-${p.cpu}`
 /** The emulator's file name in an image or tarball. */
 export const emulatorName = (p: Platform): string => `qemu-${p.cpu}`
 
+/** Every emulator file name the table knows, in table order. */
+export const EMULATOR_NAMES: readonly string[] = PLATFORMS.map(emulatorName)
+
 /** Node's `process.arch` to the table (for the host's own platform). */
 export function fromNodeArch(nodeArch: string): Platform | undefined {
   const map: Record<string, string> = {

@@ -20,7 +20,7 @@ import type { Docker } from '../engine/docker.js'
 import { withTimeout } from '../engine/timeout.js'
 import { digestOf, isPinned } from '../inputs/validate.js'
 import * as log from '../log.js'
-import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
+import { EMULATOR_NAMES, emulatorName, type Platform } from '../platforms.js'
 import { checkEntry, covers, exportEntry, findCached } from './cache.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 
@@ -47,7 +47,6 @@ export interface SaveState {
 
 const HEX64 = /^[0-9a-f]{64}$/
 const KEY = /^setup-qemu-[A-Za-z0-9._-]{1,400}$/
-const EMULATOR_NAMES = PLATFORMS.map(emulatorName)
 
 /**
  * Each entry's one path, relative: the cache's version hashes the paths as given, and the archive holds
@@ -94,7 +93,7 @@ export interface CacheKeys {
 /** The keys: every part of them names content, so one key always holds the same thing. */
 export function cacheKeys(sourceKey: string, helperImage: string, set: EmulatorSet, nodeArch: string = process.arch): CacheKeys {
   // `all` is what the table knows: a table that grows makes new entries
-  const names = set === 'all' ? `all:${PLATFORMS.map(emulatorName).sort().join(',')}` : set.join(',')
+  const names = set === 'all' ? `all:${[...EMULATOR_NAMES].sort().join(',')}` : set.join(',')
   const tag = createHash('sha256').update(names).digest('hex').slice(0, 12)
   const helper = digestOf(helperImage)
   return {

@@ -25,7 +25,7 @@ export class ImageSource implements EmulatorSource {
   }
 
   async cached(): Promise<CachedEmulators | undefined> {
-    const digest = digestOf(this.from)
+    const digest = this.contentKey
     return this.useCache && digest ? findCached(digest) : undefined
   }
 

@@ -13,7 +13,7 @@ import type { Engine } from '../engine/engine.js'
 import { TimeoutError } from '../engine/timeout.js'
 import type { Privilege } from '../inputs/inputs.js'
 import * as log from '../log.js'
-import { PLATFORMS, emulatorName } from '../platforms.js'
+import { EMULATOR_NAMES } from '../platforms.js'
 import { parseEntry, type Entry } from '../binfmt/entry.js'
 import { fingerprint } from '../binfmt/table.js'
 import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
@@ -300,8 +300,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
     try {
       // the emulators acquire handed over, into the directory the helper shows where entries point
       for (const m of mounts) {
-        const names = new Set(PLATFORMS.map(emulatorName))
-        for (const name of (await fs.readdir(m.host)).filter(n => names.has(n))) {
+        for (const name of (await fs.readdir(m.host)).filter(n => EMULATOR_NAMES.includes(n))) {
           await linkOrCopy(path.join(m.host, name), path.join(inbox, name))
         }
       }
