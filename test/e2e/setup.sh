@@ -170,7 +170,8 @@ busybox_rootfs() {
   local dir=$1
   mkdir -p "$dir/bin" "$dir/tmp" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/etc"
   cp /bin/busybox "$dir/bin/busybox"
-  for applet in $("$dir/bin/busybox" --list); do [ "$applet" = busybox ] || ln -sf busybox "$dir/bin/$applet"; done
+  # hard links, as `busybox --install` makes them in the official busybox image
+  for applet in $("$dir/bin/busybox" --list); do [ "$applet" = busybox ] || ln -f "$dir/bin/busybox" "$dir/bin/$applet"; done
 }
 
 # binfmt-like: FROM scratch, /usr/bin/qemu-<cpu> (no suffix), ENTRYPOINT and VOLUME as upstream.
