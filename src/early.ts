@@ -1,6 +1,6 @@
 /**
- * What starts before the toolkit has loaded. Evaluating @actions/core and its HTTP stack is much of
- * this action's time on a host that is already set up; the host probes run in other processes, so
+ * What starts before the toolkit has loaded. Evaluating the bundle is much of this action's time on a
+ * host that is already set up; the host probes run in other processes, so
  * this module, imported first by the entry point, starts them as it is evaluated, and they run on
  * another core meanwhile. Only toolkit-free modules come in here, so it is evaluated before the toolkit.
  */

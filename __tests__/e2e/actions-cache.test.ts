@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { RunResult } from '../../scripts/runner.mjs'
+import { MEMORY_DIR, scratchBase } from '../../src/scratch.js'
 import { E2E, act, clearEntries, containerRuns, docker, emulatedOf, entries, env, toolCache, useHost } from './host.js'
 
 useHost()
@@ -81,6 +82,9 @@ function forgetImages(): void {
 
 const requests = (log: string): string[] => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
 const saves = (s: Service): number => requests(s.log).filter(l => l.includes('FinalizeCacheEntryUpload')).length
+/** This run's scratch directories in memory, if a hosted runner here keeps them there. */
+const inMemory = (): string[] => fs.readdirSync(MEMORY_DIR).filter(n => n.startsWith('setup-qemu-'))
+
 const annotations = (r: RunResult): string[] => `${r.mainLog}\n${r.postLog}`.split('\n').filter(l => /^::(warning|error)/.test(l))
 
 beforeAll(() => {
@@ -94,7 +98,9 @@ describe('a cold job, then a warm one', () => {
   let warm: RunResult
   let warmRegistry: string[]
   let warmEntries: string[]
+  let memoryBefore: string[]
   beforeAll(async () => {
+    memoryBefore = inMemory()
     service = await startService('jobs')
     forgetImages()
     clearEntries()
@@ -130,6 +136,11 @@ describe('a cold job, then a warm one', () => {
     expect(runs[0]).toMatch(/ --interactive .* sh wait$/)
   })
   it('registered what was asked for', () => expect(warmEntries).toEqual(['qemu-aarch64', 'qemu-s390x']))
+  it('worked where a hosted runner on this machine would: in memory when /dev/shm qualifies', () => {
+    const base = scratchBase({ RUNNER_ENVIRONMENT: 'github-hosted', RUNNER_TEMP: path.join(ROOT, 'job', 'temp') })
+    expect(warm.mainLog).toContain(`source=${base}/setup-qemu-`)
+  })
+  it('left nothing in memory', () => expect(inMemory()).toEqual(memoryBefore))
   it.each(['arm64', 's390x'])('Debian busybox-static:%s runs in a container after the warm job', deb =>
     expect(containerRuns(deb)).toBe(true)
   )

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { handlersOf, parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
-import { nativeness, noexecMountIn, protectedPlatforms } from '../../src/host/inspect.js'
+import { nativeness, protectedPlatforms } from '../../src/host/inspect.js'
 import { byArch, type Platform } from '../../src/platforms.js'
 import type { ProbeResult } from '../../src/probe/run.js'
 
@@ -58,22 +58,4 @@ describe('handlers', () => {
       )
     ).toEqual([other])
   })
-})
-
-describe('a noexec scratch directory', () => {
-  const mountinfo = [
-    '22 27 0:21 / / rw,relatime - ext4 /dev/vda rw',
-    '30 22 0:27 / /tmp rw,nosuid - tmpfs tmpfs rw',
-    '31 30 0:28 / /tmp/runner\\040temp rw,nosuid,nodev,noexec - tmpfs tmpfs rw',
-    '32 30 0:29 / /tmp/ok rw,noexec - tmpfs tmpfs rw',
-    '33 30 0:30 / /tmp/ok rw - tmpfs tmpfs rw'
-  ].join('\n')
-
-  it.each([
-    ['/tmp/runner temp/setup-qemu-x/probes', '/tmp/runner temp'],
-    ['/tmp/runner temp', '/tmp/runner temp'],
-    ['/tmp/runner tempo', undefined],
-    ['/tmp/ok/probes', undefined],
-    ['/home/runner', undefined]
-  ])('%s', (dir, expected) => expect(noexecMountIn(mountinfo, dir)).toBe(expected))
 })

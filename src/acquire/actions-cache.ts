@@ -55,8 +55,8 @@ const KEY = /^setup-qemu-[A-Za-z0-9._-]{1,400}$/
  */
 const STAGE = { emulators: 'setup-qemu-emulators', helper: 'setup-qemu-helper' } as const
 
-async function staged<T>(work: (parent: string) => Promise<T>): Promise<T> {
-  const parent = await fs.mkdtemp(path.join(process.env.RUNNER_TEMP || os.tmpdir(), 'setup-qemu-actions-cache-'))
+async function staged<T>(base: string, work: (parent: string) => Promise<T>): Promise<T> {
+  const parent = await fs.mkdtemp(path.join(base, 'setup-qemu-actions-cache-'))
   const cwd = process.cwd()
   const workspace = process.env.GITHUB_WORKSPACE
   try {
@@ -133,7 +133,8 @@ export class ActionsCache {
     this.helper = new Promise(resolve => (helperDone = resolve))
     this.emulators = client()
       .then(async cache =>
-        staged(async parent => {
+        // in the scratch directory: restored emulators are renamed from there, not copied
+        staged(this.workDir, async parent => {
           // each on its own: the small helper entry is in the engine while the emulators still arrive
           const helper = this.restoreHelper(cache, parent)
             .catch(unreadable)
@@ -287,7 +288,7 @@ export function readSaveState(raw: string): SaveState | undefined {
  */
 export async function saveEntry(state: SaveState, docker: Docker): Promise<void> {
   const cache = await client()
-  await staged(async parent => {
+  await staged(process.env.RUNNER_TEMP || os.tmpdir(), async parent => {
     const ready: [string, string][] = []
     if (state.emulatorsKey && (await stageEmulators(state, path.join(parent, STAGE.emulators)))) {
       ready.push([STAGE.emulators, state.emulatorsKey])

@@ -8,7 +8,7 @@
  * of it in its own scratch directory, checked against the recorded hashes. The hashes catch a damaged
  * or mixed-up entry; a party that can write the tool cache can rewrite the metadata as well.
  */
-import * as tc from '@actions/tool-cache'
+import type * as ToolCacheClient from '@actions/tool-cache'
 import type { Stats } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
@@ -50,6 +50,9 @@ async function sizes(dir: string): Promise<Record<string, number>> {
   return files
 }
 
+/** The toolkit's tool cache, loaded when first asked for: it brings an HTTP client that a run with nothing to fetch never uses. */
+export const toolCache = (): Promise<typeof ToolCacheClient> => import('@actions/tool-cache')
+
 const readMeta = async (dir: string): Promise<Meta> => JSON.parse(await fs.readFile(path.join(dir, META), 'utf8')) as Meta
 
 /**
@@ -60,7 +63,7 @@ const readMeta = async (dir: string): Promise<Meta> => JSON.parse(await fs.readF
 export async function findCached(key: string): Promise<CachedEmulators | undefined> {
   let dir: string
   try {
-    dir = tc.find(TOOL_CACHE_NAME, cacheVersion(key), os.arch())
+    dir = (await toolCache()).find(TOOL_CACHE_NAME, cacheVersion(key), os.arch())
   } catch {
     return undefined // no tool cache on this runner
   }

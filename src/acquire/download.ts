@@ -2,14 +2,13 @@
  * Source `download`: a release tarball of static emulators, fetched through the tool cache and checked
  * against a pinned SHA-256 before anything is extracted, cached or run.
  */
-import * as tc from '@actions/tool-cache'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { runCommand } from '../engine/command.js'
 import { withTimeout } from '../engine/timeout.js'
 import { InputError } from '../inputs/validate.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
-import { findCached, storeInCache, useCached } from './cache.js'
+import { findCached, storeInCache, toolCache, useCached } from './cache.js'
 import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers } from './emulators.js'
 import { sha256File } from './hash.js'
@@ -121,7 +120,7 @@ export class DownloadSource implements EmulatorSource {
     log.info(`downloading ${this.from}`)
     try {
       return await withTimeout(
-        tc.downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)),
+        (await toolCache()).downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)),
         this.timeout,
         `downloading ${this.from} did not finish within ${this.timeout}s. ` +
           'Check that the runner can reach it, raise `timeout`, or use a mirror in download-url.'

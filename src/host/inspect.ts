@@ -13,6 +13,7 @@ import { engineElsewhere } from '../engine/endpoint.js'
 import { nativeVariants } from './cpu.js'
 import { platformOfMachine, type EngineView } from './engine-view.js'
 import { NotMountedError, ensureMounted, type MountResult } from './mount.js'
+import { noexecMountIn } from '../scratch.js'
 
 export interface HostState {
   mount: MountResult
@@ -76,19 +77,6 @@ export function nativeness(
       `${names} claims its binaries, and whether the CPU runs them itself could not be learned without ` +
       `${handlers.length > 1 ? 'them' : 'it'}${cpu && 'unknown' in cpu ? ` (${cpu.unknown})` : ''}`
   }
-}
-
-/** The mount point a directory is on, when /proc/self/mountinfo says that filesystem is mounted noexec. */
-export function noexecMountIn(mountinfo: string, dir: string): string | undefined {
-  let best: { point: string; noexec: boolean } | undefined
-  for (const line of mountinfo.split('\n')) {
-    const fields = line.split(' ')
-    const point = fields[4]?.replace(/\\040/g, ' ')
-    if (!point || !(dir === point || dir.startsWith(point === '/' ? '/' : `${point}/`))) continue
-    // the last mount of the longest mount point is the one in force
-    if (!best || point.length >= best.point.length) best = { point, noexec: (fields[5] ?? '').split(',').includes('noexec') }
-  }
-  return best?.noexec ? best.point : undefined
 }
 
 /** The host's own platform must pass its probe: otherwise no probe on this host can be believed. */

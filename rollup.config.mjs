@@ -1,0 +1,56 @@
+// npm run bundle: src/ and its dependencies as the ES modules the runner starts (dist/index.js), with
+// what only some runs need (the Actions cache client) in a chunk of its own that loads when asked for.
+// Rollup leaves out the parts of the dependencies this action never calls, which keeps the start short.
+import commonjs from '@rollup/plugin-commonjs'
+import json from '@rollup/plugin-json'
+import { nodeResolve } from '@rollup/plugin-node-resolve'
+import terser from '@rollup/plugin-terser'
+import typescript from '@rollup/plugin-typescript'
+import license from 'rollup-plugin-license'
+
+/** dist/ is run as ES modules whatever package.json the action's checkout has around it. */
+const moduleType = {
+  name: 'module-type',
+  generateBundle() {
+    this.emitFile({ type: 'asset', fileName: 'package.json', source: '{\n  "type": "module"\n}\n' })
+  }
+}
+
+/** Chunks of their own for what the lazily loaded parts share, named for what they hold. */
+const SHARED = [
+  ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\//],
+  ['semver', /\/node_modules\/semver\//]
+]
+
+/** Warnings of dependencies' own code that change nothing in what is bundled. */
+const harmless = w =>
+  (w.code === 'THIS_IS_UNDEFINED' || w.code === 'CIRCULAR_DEPENDENCY') &&
+  [w.id, ...(w.ids ?? [])].some(id => id?.includes('/node_modules/'))
+
+export default {
+  input: 'src/index.ts',
+  // core's OIDC client is never called here; kept, it would load an HTTP client (undici) at every start
+  treeshake: { moduleSideEffects: id => !id.endsWith('/@actions/core/lib/oidc-utils.js') },
+  output: {
+    dir: 'dist',
+    format: 'es',
+    entryFileNames: 'index.js',
+    chunkFileNames: '[name].js',
+    // what the tool cache and the Actions cache client both use, loaded with the first of them
+    manualChunks: id => SHARED.find(([, pattern]) => pattern.test(id))?.[0]
+  },
+  onwarn(warning, warn) {
+    if (!harmless(warning)) warn(warning)
+  },
+  plugins: [
+    typescript({ include: ['src/**/*.ts'], outDir: 'dist', declaration: false, sourceMap: false }),
+    nodeResolve({ preferBuiltins: true }),
+    // a require() inside try/catch is bundled like any other: left as it is, it would throw in an ES module
+    commonjs({ ignoreTryCatch: false }),
+    json(),
+    // shorter names only: dependencies compare errors by their class's name (the cache client's save race)
+    terser({ compress: false, mangle: { keep_classnames: true, keep_fnames: true } }),
+    license({ thirdParty: { output: 'dist/licenses.txt' } }),
+    moduleType
+  ]
+}
