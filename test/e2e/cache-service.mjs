@@ -215,7 +215,7 @@ function download(req, res, file, entry) {
   } else if (entry.md5) h['content-md5'] = entry.md5 // as Azure does, the MD5 recorded at upload
   res.writeHead(status, azureHeaders(req, { ...h, 'content-length': end - start + 1 }))
   if (req.method === 'HEAD' || end < start) return res.end()
-  createReadStream(file, { start, end }).pipe(res)
+  createReadStream(file, { start, end, highWaterMark: 1 << 20 }).pipe(res)
 }
 
 const TWIRP = '/twirp/github.actions.results.api.v1.CacheService/'
