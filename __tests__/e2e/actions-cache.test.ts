@@ -83,7 +83,8 @@ function forgetImages(): void {
 const requests = (log: string): string[] => fs.readFileSync(log, 'utf8').split('\n').filter(Boolean)
 const saves = (s: Service): number => requests(s.log).filter(l => l.includes('FinalizeCacheEntryUpload')).length
 /** This run's scratch directories in memory, if a hosted runner here keeps them there. */
-const inMemory = (): string[] => fs.readdirSync(MEMORY_DIR).filter(n => n.startsWith('setup-qemu-'))
+const inMemory = (): string[] =>
+  fs.existsSync(MEMORY_DIR) ? fs.readdirSync(MEMORY_DIR).filter(n => n.startsWith('setup-qemu-')) : []
 
 const annotations = (r: RunResult): string[] => `${r.mainLog}\n${r.postLog}`.split('\n').filter(l => /^::(warning|error)/.test(l))
 
