@@ -327,7 +327,7 @@ async function inspectEntry(final: string, key: string, host: Platform): Promise
  * file must be an emulator of the table, an executable for this host, and of the size its metadata
  * records. Its content was hashed when it was saved (exportEntry), and the archive that brought it
  * carries a checksum of all of it that its extraction verifies, so hashing it again here (~0.2 s for
- * every emulator) would find nothing new. Otherwise the reason it is not usable.
+ * all of them) would find nothing new. Otherwise the reason it is not usable.
  */
 export async function checkEntry(dir: string, key: string, host: Platform = hostPlatform()): Promise<CachedEmulators | string> {
   let meta: Meta
