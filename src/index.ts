@@ -5,7 +5,7 @@
 import { isPostStep, probesInFlight } from './early.js'
 import * as core from '@actions/core'
 import { removeOwnContainers } from './engine/leftovers.js'
-import { killAll } from './engine/command.js'
+import { ended, killAll } from './engine/command.js'
 import { printable } from './log.js'
 import { run } from './main.js'
 import { post } from './post/post.js'
@@ -21,8 +21,11 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 void (isPostStep() ? post() : run(probesInFlight))
   .catch((err: Error) => core.setFailed(printable(err.message)))
-  // every command past its limit was killed; exit without waiting for anything else
-  .finally(() => {
-    killAll()
+  // a helper container whose work is done is still being removed: wait for that. What still runs then
+  // (a helper started early for a step that failed) is ended, and a container its CLI created but never
+  // started, which --rm does not remove, goes too.
+  .finally(async () => {
+    await ended()
+    if (killAll() > 0) removeOwnContainers()
     process.exit()
   })

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { RunResult } from '../../scripts/runner.mjs'
-import { E2E, act, clearEntries, containerRuns, emulatedOf, entries, env, toolCache, useHost } from './host.js'
+import { E2E, act, clearEntries, containerRuns, emulatedOf, entries, env, leftContainers, toolCache, useHost } from './host.js'
 
 useHost()
 
@@ -96,6 +96,8 @@ describe('a tampered tarball', () => {
   })
   it('registers nothing', () => expect(entries()).toEqual([]))
   it('caches nothing', () => expect(fs.existsSync(path.join(tc, 'setup-qemu'))).toBe(false))
+  // the helper is started while the tarball downloads: the failure stops it wherever it got to
+  it('leaves no container behind', () => expect(leftContainers()).toEqual([]))
 })
 
 describe('a 404', () => {

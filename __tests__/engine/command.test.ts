@@ -1,6 +1,9 @@
 import { describe, expect, it, jest } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
-import { commandLine, runCommand } from '../../src/engine/command.js'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { commandLine, ended, runCommand } from '../../src/engine/command.js'
 
 const alive = (marker: string): string => execFileSync('sh', ['-c', `pgrep -f "^${marker}" || true`], { encoding: 'utf8' }).trim()
 
@@ -37,6 +40,29 @@ describe('running a command', () => {
   it('given its input only once it is there, reads it then', async () => {
     const input = new Promise<Buffer>(resolve => setTimeout(() => resolve(Buffer.from('later')), 50))
     expect((await runCommand('cat', [], { timeout: 10, input })).stdout).toBe('later')
+  })
+
+  it('hands over its result once the output says the work is done, and ended() waits for its end', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sq-done-'))
+    try {
+      const flag = path.join(dir, 'ended')
+      const r = await runCommand('sh', ['-c', `echo ok 1; echo done; sleep 0.5; touch ${flag}`], {
+        timeout: 10,
+        doneWhen: /^done$/m
+      })
+      expect(r).toEqual({ exitCode: 0, stdout: 'ok 1\ndone\n', stderr: '' })
+      expect(fs.existsSync(flag)).toBe(false)
+      await ended()
+      expect(fs.existsSync(flag)).toBe(true)
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('without that output, gives its result when it ends, exit code and all', async () => {
+    const r = await runCommand('sh', ['-c', 'echo undone; exit 4'], { timeout: 10, doneWhen: /^done$/m })
+    expect(r).toEqual({ exitCode: 4, stdout: 'undone\n', stderr: '' })
+    await ended() // nothing left to wait for
   })
 
   it('shows arguments as they would be typed', () => {

@@ -101,6 +101,27 @@ const changes: Change[] = [
 ]
 const runs = (calls: string[][]): string[][] => calls.filter(c => c[0] === 'run')
 
+describe('the end of the work', () => {
+  it("is the script's last line, and the answers are handed over there while the container is removed", async () => {
+    const script = helperArgs('busybox', 'n', 'least', info(), []).at(-3) as string
+    expect(script.trimEnd().split('\n').at(-1)).toBe('echo done')
+    const doneWhen: (RegExp | undefined)[] = []
+    const docker = {
+      info: async () => info(),
+      ensureImage: async () => 'sha256:x',
+      call: async (args: readonly string[], _timeout?: number, _input?: Buffer, done?: RegExp) => {
+        if (args[0] === 'run') doneWhen.push(done)
+        return { exitCode: 0, stdout: 'ready\nok 1\nok 2\ndone\n', stderr: '' }
+      }
+    } as unknown as Docker
+    const results = await new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(changes, [])
+    expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
+    expect(doneWhen).toHaveLength(1)
+    expect(doneWhen[0]?.test('ready\nok 1\nok 2\ndone\n')).toBe(true)
+    expect(doneWhen[0]?.test('ready\nok 1\n')).toBe(false)
+  })
+})
+
 describe('what an engine error means', () => {
   it('an exit 125 that is not about privilege is the error, with no retry as --privileged', async () => {
     const bind =

@@ -34,9 +34,14 @@ export class Docker implements Engine {
     private readonly bin = 'docker'
   ) {}
 
-  async call(args: readonly string[], timeout = LOCAL_TIMEOUT, input?: Buffer | Promise<Buffer>): Promise<RunResult> {
+  async call(
+    args: readonly string[],
+    timeout = LOCAL_TIMEOUT,
+    input?: Buffer | Promise<Buffer>,
+    doneWhen?: RegExp
+  ): Promise<RunResult> {
     try {
-      return await runCommand(this.bin, args, { timeout, input, env: engineEnv() })
+      return await runCommand(this.bin, args, { timeout, input, env: engineEnv(), doneWhen })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new TimeoutError(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)

@@ -8,8 +8,11 @@ import type { EngineInfo } from './docker.js'
 export interface Engine {
   /** that a client and a daemon are there, and how the daemon confines containers; memoised */
   info(): Promise<EngineInfo>
-  /** one CLI call, with a time limit and optional stdin (written when it is there, then closed) */
-  call(args: readonly string[], timeout?: number, input?: Buffer | Promise<Buffer>): Promise<RunResult>
+  /**
+   * one CLI call, with a time limit and optional stdin (written when it is there, then closed); with
+   * doneWhen, its result as soon as stdout shows it, while the call goes on to its end
+   */
+  call(args: readonly string[], timeout?: number, input?: Buffer | Promise<Buffer>, doneWhen?: RegExp): Promise<RunResult>
   /** the image (for platform), pulled only when the engine does not have it; its id */
   ensureImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string>
   /** a directory copied out of an image without running it */

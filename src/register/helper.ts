@@ -27,7 +27,7 @@ import { Registrar, type Change, type ChangeResult, type Mount } from './registr
 // do. `write`: each change is three arguments (op, name, line or directory), answered by one line
 // `<status> <number> [error]`.
 // `look`: the table (names and contents as hex, read before and after the probes), the probes' exit
-// statuses, the kernel's boot id and machine.
+// statuses, the kernel's boot id and machine. Both end with `done`.
 const SCRIPT = `
 b=/binfmt_misc
 mkdir -p "$b"
@@ -61,6 +61,7 @@ if [ "$verb" = look ]; then
   for p in "$@"; do ( "$p" </dev/null >/dev/null 2>&1; echo "probe $? $p" ) & done
   wait
   dump after
+  echo done
   exit 0
 fi
 points_into() { while read -r k v; do [ "$k" = interpreter ] && case $v in "$2"/*) return 0 ;; esac; done <"$1"; return 1; }
@@ -78,7 +79,11 @@ while [ $# -ge 3 ]; do
   elif [ -e "$b/$name" ]; then echo "exists $i"
   else echo "failed $i $err"; fi
 done
+echo done
 `
+
+/** The work is over: the container's removal, which `--rm` makes the CLI wait for, goes on while the action does. */
+const DONE = /^done$/m
 
 /** Where probes are put inside a helper that looks at the table for this process. */
 export const PROBE_DIR = '/run/setup-qemu-probes'
@@ -454,7 +459,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
     const args = [...helperArgs(this.localImage ?? this.image, name, mode, info, mounts, stdin), ...verb]
     let r
     try {
-      r = await this.docker.call(args, this.limit, input)
+      r = await this.docker.call(args, this.limit, input, DONE)
     } catch (err) {
       if (!(err instanceof TimeoutError)) throw err
       // the CLI was killed; the container may still be running and writing

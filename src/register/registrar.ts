@@ -86,7 +86,8 @@ export abstract class Registrar {
 
   /**
    * Nothing (more) is to be written: lets go of what prepare started. A step that fails before it gets
-   * here leaves that to the end of the process, which ends every command it started.
+   * here leaves that to the end of the process, which ends every command it started and removes the
+   * containers they created.
    */
   async release(): Promise<void> {
     return undefined
