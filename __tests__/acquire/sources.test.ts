@@ -149,7 +149,12 @@ esac
       fs.writeFileSync(path.join(d.root, `usr/bin/qemu-${cpu}`), hostElf(1), { mode: 0o755 })
     await new ImageSource(ref, d.docker, true, workDir).acquire('all')
     const before = d.calls().length
-    const e = await new ImageSource(ref, d.docker, true, workDir).acquire([byArch('s390x')])
+    const later = new ImageSource(ref, d.docker, true, workDir)
+    // looked up once: planning (started early) and acquire share the answer
+    const lookup = later.cached()
+    expect(later.cached()).toBe(lookup)
+    expect((await lookup)?.complete).toBe(true)
+    const e = await later.acquire([byArch('s390x')])
     expect(d.calls().length).toBe(before)
     expect(e.origin).toBe('tool cache')
     expect(path.dirname(e.dir)).toBe(workDir)

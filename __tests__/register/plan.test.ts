@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
-import { byArch, type Platform } from '../../src/platforms.js'
+import { PLATFORMS, byArch, type Platform } from '../../src/platforms.js'
 import type { ProbeResult } from '../../src/probe/run.js'
-import { changesFor, decide, type PlanInput } from '../../src/register/plan.js'
+import { changesFor, decide, registersFromTable, type PlanInput } from '../../src/register/plan.js'
 
 const ours = (p: Platform): string => `/run/setup-qemu/k/qemu-${p.cpu}`
 const entry = (p: Platform, interpreter: string, flags = 'POCF', enabled = true): Entry => {
@@ -146,5 +146,29 @@ describe('decisions', () => {
       reason: 'not registered, as this host may run it natively: qemu-i386 claims its binaries'
     })
     expect(changesFor(d, new Map(), false, ours)).toEqual([])
+  })
+})
+
+describe('what the table alone says, before any probe', () => {
+  const amd64 = byArch('amd64')
+  const table = (...ps: Platform[]): Map<string, Entry> => new Map(ps.map(p => [`qemu-${p.cpu}`, entry(p, ours(p))]))
+  const foreign = PLATFORMS.filter(p => p.family !== amd64.family)
+
+  it('a foreign platform nothing handles will be registered', () => {
+    expect(registersFromTable([byArch('arm64')], table(), amd64, false)).toBe(true)
+    expect(registersFromTable('all', table(...foreign.slice(1)), amd64, false)).toBe(true)
+  })
+
+  it('nothing is certain when every foreign platform asked for has a handler, or only the host family is asked for', () => {
+    expect(registersFromTable([byArch('arm64')], table(byArch('arm64')), amd64, false)).toBe(false)
+    expect(registersFromTable('all', table(...foreign), amd64, false)).toBe(false)
+    // 386 may run natively on an amd64 host: only its probe can tell
+    expect(registersFromTable([byArch('386')], table(), amd64, false)).toBe(false)
+  })
+
+  it('a disabled entry handles nothing, and a reset registers whatever is there', () => {
+    const disabled = new Map([['qemu-aarch64', entry(byArch('arm64'), ours(byArch('arm64')), 'POCF', false)]])
+    expect(registersFromTable([byArch('arm64')], disabled, amd64, false)).toBe(true)
+    expect(registersFromTable([byArch('arm64')], table(byArch('arm64')), amd64, true)).toBe(true)
   })
 })

@@ -75,8 +75,11 @@ export class DownloadSource implements EmulatorSource {
     return this.target.sha256
   }
 
-  async cached(): Promise<CachedEmulators | undefined> {
-    return this.useCache ? findCached(this.target.sha256) : undefined
+  private lookup?: Promise<CachedEmulators | undefined>
+
+  cached(): Promise<CachedEmulators | undefined> {
+    this.lookup ??= this.useCache ? findCached(this.target.sha256) : Promise.resolve(undefined)
+    return this.lookup
   }
 
   async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {

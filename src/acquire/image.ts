@@ -24,9 +24,12 @@ export class ImageSource implements EmulatorSource {
     return digestOf(this.from)
   }
 
-  async cached(): Promise<CachedEmulators | undefined> {
+  private lookup?: Promise<CachedEmulators | undefined>
+
+  cached(): Promise<CachedEmulators | undefined> {
     const digest = this.contentKey
-    return this.useCache && digest ? findCached(digest) : undefined
+    this.lookup ??= this.useCache && digest ? findCached(digest) : Promise.resolve(undefined)
+    return this.lookup
   }
 
   async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {

@@ -28,7 +28,8 @@ export interface EmulatorSource {
   readonly contentKey?: string
   /**
    * What the tool cache already holds for this source, without the network or the engine. Cheap: it
-   * checks no file's content, so register only from what acquire() returns.
+   * checks no file's content, so register only from what acquire() returns. Looked up once, on the
+   * first call; planning and acquire() share the answer.
    */
   cached(): Promise<CachedEmulators | undefined>
   /**

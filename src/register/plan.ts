@@ -4,7 +4,7 @@
  */
 import { isPlainName, registrationLine, sameAs, type Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../binfmt/entry.js'
-import { entryName, type Platform } from '../platforms.js'
+import { PLATFORMS, entryName, type Platform } from '../platforms.js'
 import type { ProbeResult } from '../probe/run.js'
 import type { Change } from './registrar.js'
 
@@ -81,6 +81,20 @@ export function decide(i: PlanInput): Decision[] {
 }
 
 export const needsEmulators = (d: Decision): boolean => d.action === 'add' || d.action === 'replace'
+
+/**
+ * Whether the table alone, before any probe, says this run registers: a reset, or a requested platform
+ * of another family than the host's (so never native) that no entry handles.
+ */
+export function registersFromTable(
+  requested: 'all' | readonly Platform[],
+  entries: ReadonlyMap<string, Entry>,
+  host: Platform,
+  reset: boolean
+): boolean {
+  const platforms = requested === 'all' ? PLATFORMS : requested
+  return reset || platforms.some(p => p.family !== host.family && handlersOf(p, entries).length === 0)
+}
 
 /**
  * The kernel writes the plan needs, in an order that never leaves anyone without an entry for long:
