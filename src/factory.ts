@@ -26,13 +26,13 @@ export function forMain(inputs: Inputs, scratchDir: string): Components {
   const docker = engine(inputs.timeout)
   const source = behindActionsCache(createSource(inputs, docker, scratchDir), inputs, docker, scratchDir)
   const registrar = new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout, undefined, scratchDir)
-  // looked up while the host is inspected: loading the tool cache's client is much of a quick run
-  void source.cached().catch(() => undefined)
-  // a run that will register asks the engine how it confines containers meanwhile too; its answer, or
-  // its error, is kept for when the helper needs it
+  // a run that will register readies the helper while the host is inspected: the engine's answer and
+  // the helper image; what goes wrong there is reported where the helper is needed
   if (registersFromTable(inputs.platforms, readEntriesSync(), hostPlatform(), inputs.reset)) {
-    void docker.info().catch(() => undefined)
+    void registrar.prepare().catch(() => undefined)
   }
+  // looked up meanwhile too: loading the tool cache's client is much of a quick run
+  void source.cached().catch(() => undefined)
   return { source, registrar }
 }
 

@@ -57,15 +57,14 @@ export class Docker implements Engine {
   }
 
   private async readInfo(): Promise<EngineInfo> {
-    try {
-      await io.which(this.bin, true)
-    } catch {
+    // asked at once, so the CLI starts before anything else is awaited; PATH is searched only when it fails
+    const r = await this.call(['info', '--format', '{{json .SecurityOptions}}']).catch(async (err: Error) => {
+      if (await io.which(this.bin, false)) throw err
       throw new Error(
         `${this.bin} is not on PATH. This action needs a Docker engine: use a runner that has one ` +
           '(GitHub-hosted Ubuntu runners do), or install Docker first.'
       )
-    }
-    const r = await this.call(['info', '--format', '{{json .SecurityOptions}}'])
+    })
     const out = r.stdout.trim()
     if (r.exitCode !== 0 || !out.startsWith('[')) {
       await this.notDockers(`${r.stderr}\n${out}`)
