@@ -7,6 +7,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve'
 import terser from '@rollup/plugin-terser'
 import typescript from '@rollup/plugin-typescript'
 import license from 'rollup-plugin-license'
+import { fileURLToPath } from 'node:url'
 
 /** dist/ is run as ES modules whatever package.json the action's checkout has around it. */
 const moduleType = {
@@ -16,9 +17,20 @@ const moduleType = {
   }
 }
 
+/** The HTTP client's import of undici, answered by scripts/undici-on-first-use.cjs. */
+const undiciOnFirstUse = {
+  name: 'undici-on-first-use',
+  resolveId(source, importer) {
+    if (source === 'undici' && importer?.includes('/node_modules/@actions/http-client/')) {
+      return fileURLToPath(new URL('./scripts/undici-on-first-use.cjs', import.meta.url))
+    }
+    return null
+  }
+}
+
 /** Chunks of their own for what the lazily loaded parts share, named for what they hold. */
 const SHARED = [
-  ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\//],
+  ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\/|\/undici-on-first-use\.cjs$/],
   ['semver', /\/node_modules\/semver\//]
 ]
 
@@ -44,6 +56,7 @@ export default {
   },
   plugins: [
     typescript({ include: ['src/**/*.ts'], outDir: 'dist', declaration: false, sourceMap: false }),
+    undiciOnFirstUse,
     nodeResolve({ preferBuiltins: true }),
     // a require() inside try/catch is bundled like any other: left as it is, it would throw in an ES module
     commonjs({ ignoreTryCatch: false }),
