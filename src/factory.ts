@@ -24,6 +24,7 @@ export const engine = (timeout: number): Docker => new Docker(timeout)
 
 export function forMain(inputs: Inputs, scratchDir: string): Components {
   const docker = engine(inputs.timeout)
+  // first: on a hosted runner the helper image may come from the Actions cache, not a registry
   const source = behindActionsCache(createSource(inputs, docker, scratchDir), inputs, docker, scratchDir)
   const registrar = new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout, undefined, scratchDir)
   // a run that will register readies the helper while the host is inspected: the engine's answer and
