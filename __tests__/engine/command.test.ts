@@ -46,7 +46,7 @@ describe('running a command', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sq-done-'))
     try {
       const flag = path.join(dir, 'ended')
-      const r = await runCommand('sh', ['-c', `echo ok 1; echo done; sleep 0.5; touch ${flag}`], {
+      const r = await runCommand('sh', ['-c', `echo ok 1; echo done; sleep 1; touch ${flag}`], {
         timeout: 10,
         doneWhen: /^done$/m
       })
