@@ -3,18 +3,34 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 
-/** The mount point a directory is on, when /proc/self/mountinfo says that filesystem is mounted noexec. */
-export function noexecMountIn(mountinfo: string, dir: string): string | undefined {
-  let best: { point: string; noexec: boolean } | undefined
-  for (const line of mountinfo.split('\n')) {
+interface Mount {
+  point: string
+  options: string[]
+  type: string
+}
+
+/** The mounts /proc/self/mountinfo lists, in its order: where, with which options, which filesystem. */
+function mountsIn(mountinfo: string): Mount[] {
+  return mountinfo.split('\n').flatMap(line => {
     const fields = line.split(' ')
     const point = fields[4]?.replace(/\\040/g, ' ')
-    if (!point || !(dir === point || dir.startsWith(point === '/' ? '/' : `${point}/`))) continue
-    // the last mount of the longest mount point is the one in force
-    if (!best || point.length >= best.point.length) best = { point, noexec: (fields[5] ?? '').split(',').includes('noexec') }
-  }
-  return best?.noexec ? best.point : undefined
+    return point ? [{ point, options: (fields[5] ?? '').split(','), type: line.split(' - ')[1]?.split(' ')[0] ?? '' }] : []
+  })
 }
+
+/** The mount point a directory is on, when /proc/self/mountinfo says that filesystem is mounted noexec. */
+export function noexecMountIn(mountinfo: string, dir: string): string | undefined {
+  let best: Mount | undefined
+  for (const m of mountsIn(mountinfo)) {
+    if (!(dir === m.point || dir.startsWith(m.point === '/' ? '/' : `${m.point}/`))) continue
+    // the last mount of the longest mount point is the one in force
+    if (!best || m.point.length >= best.point.length) best = m
+  }
+  return best?.options.includes('noexec') ? best.point : undefined
+}
+
+/** The runner's temporary directory, which it empties after each job. */
+export const runnerTemp = (env: NodeJS.ProcessEnv = process.env): string => env.RUNNER_TEMP || os.tmpdir()
 
 /** Memory a hosted runner's scratch directory may use, and the room it must find there. */
 export const MEMORY_DIR = '/dev/shm'
@@ -38,11 +54,10 @@ const system: ScratchLook = {
 /** Whether dir is itself the mount point of a tmpfs that lets programs run. */
 export function isRunnableTmpfs(mountinfo: string, dir: string): boolean {
   // the last mount at a point is the one in force
-  const line = mountinfo
-    .split('\n')
-    .filter(l => l.split(' ')[4] === dir)
+  const m = mountsIn(mountinfo)
+    .filter(x => x.point === dir)
     .pop()
-  return line !== undefined && line.split(' - ')[1]?.split(' ')[0] === 'tmpfs' && !noexecMountIn(mountinfo, dir)
+  return m?.type === 'tmpfs' && !m.options.includes('noexec')
 }
 
 /**
@@ -52,7 +67,7 @@ export function isRunnableTmpfs(mountinfo: string, dir: string): boolean {
  * emulators still hold, ends with the job. Elsewhere it is RUNNER_TEMP, which the runner empties.
  */
 export function scratchBase(env: NodeJS.ProcessEnv = process.env, look: ScratchLook = system): string {
-  const disk = env.RUNNER_TEMP || os.tmpdir()
+  const disk = runnerTemp(env)
   if (env.RUNNER_ENVIRONMENT !== 'github-hosted') return disk
   try {
     return isRunnableTmpfs(look.mountinfo(), MEMORY_DIR) && look.free(MEMORY_DIR) >= MEMORY_ROOM ? MEMORY_DIR : disk

@@ -13,7 +13,6 @@ import type * as ActionsCacheClient from '@actions/cache'
 import * as core from '@actions/core'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs/promises'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { State } from '../constants.js'
 import type { Docker } from '../engine/docker.js'
@@ -21,6 +20,7 @@ import { withTimeout } from '../engine/timeout.js'
 import { digestOf, isPinned } from '../inputs/validate.js'
 import * as log from '../log.js'
 import { EMULATOR_NAMES, emulatorName, type Platform } from '../platforms.js'
+import { runnerTemp } from '../scratch.js'
 import { checkEntry, covers, exportEntry, findCached } from './cache.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 
@@ -288,7 +288,7 @@ export function readSaveState(raw: string): SaveState | undefined {
  */
 export async function saveEntry(state: SaveState, docker: Docker): Promise<void> {
   const cache = await client()
-  await staged(process.env.RUNNER_TEMP || os.tmpdir(), async parent => {
+  await staged(runnerTemp(), async parent => {
     const ready: [string, string][] = []
     if (state.emulatorsKey && (await stageEmulators(state, path.join(parent, STAGE.emulators)))) {
       ready.push([STAGE.emulators, state.emulatorsKey])
