@@ -13,6 +13,9 @@ describe('amd64 levels', () => {
     ['x86-64-v2', cpuinfo(V2), ['linux/amd64/v2']],
     ['x86-64-v3', cpuinfo(V3), ['linux/amd64/v2', 'linux/amd64/v3']],
     ['x86-64-v4', cpuinfo(V4), ['linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4']],
+    // a virtual machine's kernel that shows no abm (LZCNT) for a CPU whose CPUID has it
+    ['x86-64-v4 without abm shown', cpuinfo(V4.replace(' abm', '')), ['linux/amd64/v2', 'linux/amd64/v3', 'linux/amd64/v4']],
+    ['v3 less AVX2 is v2', cpuinfo(V3.replace(' avx2', '')), ['linux/amd64/v2']],
     ['AVX-512 without v2 (each level needs the one below)', cpuinfo(`avx512f avx512bw avx512cd avx512dq avx512vl`), []],
     ['CPUs that differ: what all of them run', cpuinfo(V4, V2), ['linux/amd64/v2']],
     ['no flags line', 'processor\t: 0\n', []]

@@ -5,10 +5,14 @@
 import * as fs from 'node:fs/promises'
 import type { Platform } from '../platforms.js'
 
-/** Each level's flags, by the names /proc/cpuinfo gives them (pni is SSE3, abm carries LZCNT). */
+/**
+ * Each level's flags, by the names /proc/cpuinfo gives them (pni is SSE3). v3's LZCNT is not among them:
+ * the kernel shows it only as AMD's `abm`, and some virtual machines' kernels omit that while CPUID has
+ * it; every CPU with AVX2, BMI1 and BMI2 has LZCNT.
+ */
 const AMD64_LEVELS: readonly (readonly [string, readonly string[]])[] = [
   ['v2', ['cx16', 'lahf_lm', 'popcnt', 'pni', 'sse4_1', 'sse4_2', 'ssse3']],
-  ['v3', ['avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'abm', 'movbe', 'xsave']],
+  ['v3', ['avx', 'avx2', 'bmi1', 'bmi2', 'f16c', 'fma', 'movbe', 'xsave']],
   ['v4', ['avx512f', 'avx512bw', 'avx512cd', 'avx512dq', 'avx512vl']]
 ]
 
