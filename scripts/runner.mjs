@@ -10,14 +10,37 @@
  *
  * The end-to-end tests and the benchmark import runAction from here.
  */
-import { spawn } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import * as fs from 'node:fs'
+import { createRequire } from 'node:module'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 export const ACTION = path.join(ROOT, 'dist', 'index.js')
+
+/**
+ * The Node the runner runs the action with: the major action.yml names (`using: node24`), from npm's
+ * node-linux-<arch> package that `npm ci` installs, whatever Node runs this script. Its path and version.
+ */
+export function actionNode() {
+  const using = /^\s*using:\s*'?node(\d+)'?\s*$/m.exec(fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8'))
+  if (!using) throw new Error("action.yml names no `using: nodeNN`")
+  const pkg = `node-linux-${process.arch}`
+  let bin
+  try {
+    bin = path.join(path.dirname(createRequire(import.meta.url).resolve(`${pkg}/package.json`)), 'bin', 'node')
+  } catch {
+    throw new Error(`${pkg} is not installed: run npm ci (it is an optional dependency, for Linux on x64 and arm64)`)
+  }
+  const version = spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout?.trim() ?? ''
+  if (!version.startsWith(`v${using[1]}.`)) {
+    throw new Error(`${bin} is Node ${version || 'that does not run'}, and action.yml runs the action on node${using[1]}`)
+  }
+  return { path: bin, version }
+}
+let node
 
 /** The runner's rule for input variables: upper case, spaces to `_`, hyphens kept. */
 export const inputVariable = name => `INPUT_${name.replace(/ /g, '_').toUpperCase()}`
@@ -49,8 +72,8 @@ export function binfmtSnapshot(dir = '/proc/sys/fs/binfmt_misc') {
 
 /**
  * The `wrap` for a step run as a container job sees the machine (test/e2e/container-job.sh): its own
- * mount namespace with a private /tmp, no binfmt_misc, as user. The run's directory and the action itself
- * stay visible, even where they are under /tmp.
+ * mount namespace with a private /tmp, no binfmt_misc, as user. The run's directory, the action itself and
+ * the Node that runs it stay visible, even where they are under /tmp.
  */
 export const containerJob = (user, dir) => [
   'unshare',
@@ -59,7 +82,7 @@ export const containerJob = (user, dir) => [
   'private',
   path.join(ROOT, 'test/e2e/container-job.sh'),
   user,
-  `${dir}:${path.dirname(ACTION)}`
+  [dir, path.dirname(ACTION), path.dirname(path.dirname((node ??= actionNode()).path))].join(':')
 ]
 
 function spawnStep(command, env, logFile, timeoutMs) {
@@ -113,7 +136,8 @@ export async function runAction({ dir, inputs = {}, post = true, env = {}, clear
     ...Object.fromEntries(Object.entries(inputs).map(([k, v]) => [inputVariable(k), String(v)])),
     ...env
   }
-  const command = [...wrap, process.execPath, ACTION]
+  node ??= actionNode()
+  const command = [...wrap, node.path, ACTION]
   const result = { dir, rc: undefined, postRc: undefined, ms: undefined }
   if (post !== 'only') {
     const main = await spawnStep(command, runnerEnv, path.join(dir, 'main.log'), timeoutMs)
