@@ -26,7 +26,7 @@ export const ACTION = path.join(ROOT, 'dist', 'index.js')
  */
 export function actionNode() {
   const using = /^\s*using:\s*'?node(\d+)'?\s*$/m.exec(fs.readFileSync(path.join(ROOT, 'action.yml'), 'utf8'))
-  if (!using) throw new Error("action.yml names no `using: nodeNN`")
+  if (!using) throw new Error('action.yml names no `using: nodeNN`')
   const pkg = `node-linux-${process.arch}`
   let bin
   try {
