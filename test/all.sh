@@ -2,8 +2,10 @@
 # Every test, from a clean clone on a fresh machine (root needed): installs the npm dependencies,
 # type-checks, lints, runs the unit tests, rebuilds dist/ and checks it is what is committed, installs
 # and starts the test environment (Debian packages, dockerd, a registry and an HTTP server on 127.0.0.1),
-# runs the user-namespace integration tests and the end-to-end tests against the bundled action, and
-# stops what it started. Ends with one line: "N passed, N failed".
+# runs the user-namespace integration tests and the end-to-end tests against the bundled action (on the
+# Node action.yml names) twice: on this machine's engine, and on Debian 13's Docker with the containerd
+# image store in a sidecar (test/e2e/dind.sh), and stops what it started. Ends with a line per e2e tier
+# (engine, storage, counts), then one line: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 own_e2e=0
@@ -28,6 +30,7 @@ must() { # NAME COMMAND...: a check that counts as one test
 
 all_passed=0
 teardown() {
+  bash test/e2e/dind.sh stop
   bash test/e2e/teardown.sh
   # keep what a failed run left for a look; a passing one leaves nothing behind
   if [ $all_passed = 1 ] && [ $own_e2e = 1 ]; then rm -rf "$E2E"; fi
@@ -83,10 +86,43 @@ tally_jest "$results/userns.json" "user-namespace tests"
 step "coverage of src/"
 node scripts/coverage.mjs "$results/coverage" "$results/coverage/unit" "$results/coverage/userns"
 
-step "end-to-end tests (the bundled action, a real engine), one jest file per scenario"
-NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.e2e.config.js --runInBand --json \
-  --outputFile="$results/e2e.json" 2>&1 | tail -80
-tally_jest "$results/e2e.json" "end-to-end tests"
+# One e2e tier per engine: the bundled action on the Node action.yml names, one jest file per scenario.
+# Each tier's line in the closing summary says which engine, its storage and its counts.
+tiers=()
+engine_of() { # what `docker` reaches now: version, storage driver, and the image store
+  local store
+  store=$(docker info --format '{{range .DriverStatus}}{{if eq (index . 0) "driver-type"}}{{index . 1}}{{end}}{{end}}' 2>/dev/null)
+  printf 'Docker %s (%s, %s)' "$(docker version --format '{{.Server.Version}}' 2>/dev/null)" \
+    "$(docker info --format '{{.Driver}}' 2>/dev/null)" "$([ -n "$store" ] && echo "containerd image store" || echo "graph driver store")"
+}
+e2e_tier() { # NAME LABEL [WRAP...]: runs the e2e tier, under WRAP when given, and tallies it
+  local name=$1 label=$2 p0=$passed f0=$failed
+  shift 2
+  "$@" env NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.e2e.config.js --runInBand --json \
+    --outputFile="$results/$name.json" 2>&1 | tail -80
+  tally_jest "$results/$name.json" "end-to-end tests on $label"
+  tiers+=("e2e on $label, bundle on Node $bundle_node: $((passed - p0)) passed, $((failed - f0)) failed")
+}
+bundle_node=$(node --input-type=module -e "import { actionNode } from './scripts/runner.mjs'; console.log(actionNode().version)" 2>&1) ||
+  { echo "no Node for the bundle: $bundle_node"; bundle_node="(none)"; }
+
+host_engine=$(engine_of)
+step "end-to-end tests on this machine's engine: $host_engine; the bundle on Node $bundle_node"
+e2e_tier e2e "$host_engine"
+
+step "a second engine: Debian 13's Docker with the containerd image store, in a sidecar (dind)"
+dind_started=$(date +%s)
+if bash test/e2e/dind.sh start; then
+  echo "the sidecar's engine was ready in $(($(date +%s) - dind_started)) s"
+  # shellcheck disable=SC1091
+  source "$E2E/dind/env"
+  dind_engine=$(DOCKER_HOST=unix://$DIND_SOCKET engine_of)
+  step "end-to-end tests on the sidecar's engine: $dind_engine; the bundle on Node $bundle_node"
+  e2e_tier e2e-dind "$dind_engine in a sidecar" env E2E_SIDECAR_SOCKET="$DIND_SOCKET" \
+    unshare --mount --propagation private test/e2e/on-engine.sh "$DIND_SOCKET"
+else
+  failed=$((failed + 1)); broken+=("the sidecar engine (test/e2e/dind.sh start)")
+fi
 
 step "npm run demo, on the environment set up above"
 before_demo=$(for f in /proc/sys/fs/binfmt_misc/*; do echo "$f"; cat "$f" 2>/dev/null; done)
@@ -96,6 +132,8 @@ must "demo exits 0" test "$demo_rc" = 0
 must "demo prints aarch64 from a container" grep -q -- '-> *aarch64$' "$results/demo.log"
 must "demo leaves binfmt_misc as it was" test "$before_demo" = "$(for f in /proc/sys/fs/binfmt_misc/*; do echo "$f"; cat "$f" 2>/dev/null; done)"
 
+echo
+for t in "${tiers[@]}"; do echo "$t"; done
 for b in "${broken[@]}"; do echo "broken: $b"; done
 printf '\n%d passed, %d failed\n' "$passed" "$failed"
 [ "$failed" = 0 ] && all_passed=1

@@ -69,13 +69,25 @@ function forwarder(): Promise<{ port: number; child: ChildProcess }> {
   })
 }
 
-describe.each([
-  ['through the unix socket', false],
-  ['over TCP on 127.0.0.1', true]
-])('a container job %s', (label, overTcp) => {
-  const name = overTcp ? 'cjob-tcp' : 'cjob-unix'
+/**
+ * How the job reaches the engine: its usual socket, TCP on 127.0.0.1, and, where the engine is a sidecar
+ * (the dind tier gives E2E_SIDECAR_SOCKET), the sidecar's socket in the directory the two share, named
+ * by DOCKER_HOST as in an ARC runner pod.
+ */
+type Reach = 'socket' | 'tcp' | 'shared'
+const REACHES: [string, Reach][] = [
+  ['through the unix socket', 'socket'],
+  ['over TCP on 127.0.0.1', 'tcp'],
+  ...(process.env.E2E_SIDECAR_SOCKET
+    ? [['through the socket in a directory shared with the sidecar', 'shared'] as [string, Reach]]
+    : [])
+]
+
+describe.each(REACHES)('a container job %s', (label, reach) => {
+  const overTcp = reach === 'tcp'
+  const name = `cjob-${reach === 'socket' ? 'unix' : reach}`
   let fwd: { port: number; child: ChildProcess } | undefined
-  let env: Record<string, string> = {}
+  let env: Record<string, string> = reach === 'shared' ? { DOCKER_HOST: `unix://${process.env.E2E_SIDECAR_SOCKET}` } : {}
   let before = ''
   let main: RunResult
   let again: RunResult
@@ -92,7 +104,7 @@ describe.each([
     const inputs = { platforms: 'arm64,s390x,ppc64le', cleanup: 'true', ...IMG }
     main = await actInContainerJob(name, inputs, { post: false, env })
     for (const deb of ['arm64', 's390x', 'ppc64el']) afterMain[deb] = containerRuns(deb)
-    if (!overTcp) built = buildForArm64()
+    if (reach === 'socket') built = buildForArm64()
     again = await actInContainerJob(`${name}-again`, inputs, { post: false, env })
     post = await actInContainerJob(name, inputs, { post: 'only', env })
   }, 600_000)
@@ -113,7 +125,7 @@ describe.each([
   it.each(['arm64', 's390x', 'ppc64el'])('Debian %s busybox runs in a container afterwards', deb =>
     expect(afterMain[deb]).toBe(true)
   )
-  if (!overTcp) {
+  if (reach === 'socket') {
     it('BuildKit builds for linux/arm64 with a RUN step, which ran as aarch64', () => {
       expect(built.status).toBe(0)
       expect(built.ranOn).toBe('aarch64')
