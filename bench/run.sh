@@ -7,8 +7,12 @@
 #   hosted  a hosted runner's next job: tool cache empty, images not in the engine, nothing registered,
 #           the Actions cache warm (a loopback stand-in of the cache service); the reference flow pulls
 # for platforms arm64 and all. Prints medians and ratios, and writes bench/results.json (the previous
-# one is compared against). Uses the end-to-end environment (test/e2e/setup.sh); registers on the host
-# and removes what it registered when it ends.
+# one is compared against). Then the cached and container-job rows again on the second engine, Debian
+# 13's Docker with the containerd image store in a sidecar (test/e2e/dind.sh), into
+# bench/results-dind.json. Uses the end-to-end environment (test/e2e/setup.sh); registers on the host
+# and removes what it registered when it ends. The bundle runs on the Node action.yml names.
+#   BENCH_RUNS=N       runs of each (7)
+#   BENCH_ENGINE=dind  only the second engine's rows (the script runs itself so, on that engine)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export E2E=${E2E:-/tmp/setup-qemu-e2e}
@@ -31,6 +35,8 @@ clear_qemu() {
 }
 [ -f dist/index.js ] || npm run -s bundle
 N=${BENCH_RUNS:-7}
+ENGINE=${BENCH_ENGINE:-host}
+if [ "$ENGINE" = dind ]; then STATES=(cached); OUT=bench/results-dind.json; else STATES=(cold cached ready hosted); OUT=bench/results.json; fi
 WORK=$(mktemp -d)
 TC=$WORK/toolcache
 was_mounted=0; mounted && was_mounted=1
@@ -130,7 +136,7 @@ done
 declare -A T
 for _ in $(seq "$N"); do
   for plat in arm64 all; do
-    for state in cold cached ready hosted; do
+    for state in "${STATES[@]}"; do
       prepare "$state" ours "$plat"; T[ours,$plat,$state]+=" $(ours "$plat" "$([ "$state" = hosted ] && echo hosted)")"
       prepare "$state" reference "$plat"; T[ref,$plat,$state]+=" $(reference "$plat")"
     done
@@ -147,20 +153,20 @@ done
 echo >&2
 
 median() { tr ' ' '\n' <<<"$1" | grep . | sort -n | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR + 1) / 2] : int((a[NR / 2] + a[NR / 2 + 1]) / 2)}'; }
-prev=bench/results.json
+prev=$OUT
 pull=$(median "${T[pull]}")
 {
   echo "{"
   echo "  \"date\": \"$(date -u +%Y-%m-%dT%H:%M:%SZ)\","
   echo "  \"machine\": \"$(uname -sr) $(uname -m), $(nproc) cores, $(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)\","
-  echo "  \"docker\": \"$(docker version --format '{{.Server.Version}}')\","
-  echo "  \"node\": \"$(node --version)\","
+  echo "  \"docker\": \"$(docker version --format '{{.Server.Version}}') ($(docker info --format '{{.Driver}}'))\","
+  echo "  \"node\": \"$(node --input-type=module -e "import { actionNode } from './scripts/runner.mjs'; console.log(actionNode().version)")\","
   echo "  \"runs\": $N,"
   echo "  \"pull_ms\": $pull,"
   echo "  \"results\": ["
   sep=""
   for plat in arm64 all; do
-    for state in cold cached ready hosted; do
+    for state in "${STATES[@]}"; do
       o=$(median "${T[ours,$plat,$state]}"); r=$(median "${T[ref,$plat,$state]}")
       # as prettier writes it (the file is in its check): spaces inside braces, no trailing zeros
       printf '%s    { "platforms": "%s", "state": "%s", "ours_ms": %d, "reference_ms": %d, "ratio": %s }' \
@@ -197,3 +203,12 @@ for (const r of cur.results) {
 JS
 cp "$WORK/results.json" "$prev"
 echo "written: $prev"
+
+# the second engine: the same rows that a current Docker changes, run on it
+if [ "$ENGINE" = host ]; then
+  clear_qemu
+  bash test/e2e/dind.sh start || exit 1
+  # shellcheck disable=SC1091
+  source "$E2E/dind/env"
+  BENCH_ENGINE=dind unshare --mount --propagation private test/e2e/on-engine.sh "$DIND_SOCKET" bash bench/run.sh
+fi
