@@ -18,6 +18,7 @@ import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
 import { fileProblem, hostPlatform } from './elf.js'
 import { emulatorsIn } from './emulators.js'
 import { sha256File } from './hash.js'
+import { qemuVersionOf } from './qemu-version.js'
 import { redactUrl } from './redact.js'
 import type { CachedEmulators, Emulators } from './source.js'
 import * as log from '../log.js'
@@ -84,7 +85,7 @@ export async function findCached(key: string): Promise<CachedEmulators | undefin
       dir,
       archs: has,
       key,
-      version: meta.version,
+      version: qemuVersionOf(meta.version),
       origin: 'tool cache',
       from: redactUrl(meta.from),
       complete: meta.complete
@@ -346,7 +347,7 @@ export async function checkEntry(dir: string, key: string, host: Platform = host
     dir,
     archs: new Set(known.map(p => p.arch)),
     key,
-    version: typeof meta.version === 'string' ? meta.version : undefined,
+    version: qemuVersionOf(meta.version),
     origin: 'Actions cache',
     from: redactUrl(String(meta.from)),
     complete: meta.complete === true

@@ -8,6 +8,7 @@ import { runCommand } from '../engine/command.js'
 import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
 import { PROBE_ENV } from '../probe/run.js'
 import { fileProblem } from './elf.js'
+import { qemuVersionOf } from './qemu-version.js'
 import * as log from '../log.js'
 
 /** The platform a file in an image or archive is the emulator for: `qemu-<cpu>`, `-static` allowed. */
@@ -107,7 +108,7 @@ export async function qemuVersion(dir: string, has: ReadonlySet<string>): Promis
   try {
     // an emulator run on the host gets no more of the step than a probe does
     const r = await runCommand(path.join(dir, emulatorName(p)), ['--version'], { timeout: 30, env: PROBE_ENV })
-    return /version\s+([0-9][^\s,()]*)/.exec(r.stdout)?.[1]
+    return qemuVersionOf(/version\s+([0-9][^\s,()]*)/.exec(r.stdout)?.[1])
   } catch {
     return undefined
   }
