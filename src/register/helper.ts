@@ -19,6 +19,8 @@ import { fingerprint } from '../binfmt/table.js'
 import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
 import type { EngineView, Look } from '../host/engine-view.js'
 import { fromStatus } from '../probe/run.js'
+import { runnerTemp } from '../scratch.js'
+import { shownToHelper } from './handover.js'
 import { Registrar, type Change, type ChangeResult, type Mount } from './registrar.js'
 
 // Fixed text: every value reaches it as an argument, never as code. The first argument says what comes on
@@ -344,7 +346,9 @@ export class HelperRegistrar extends Registrar implements EngineView {
     return `${INTERPRETER_DIR}/${key.slice(0, 12)}`
   }
 
-  protected async write(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
+  protected async write(changes: readonly Change[], given: readonly Mount[]): Promise<ChangeResult[]> {
+    // a directory goes in as one of its own holding only the files named: the checked emulators
+    const mounts = await shownToHelper(given, this.workDir ?? runnerTemp())
     try {
       return await this.writeWith(changes, mounts)
     } catch (err) {
