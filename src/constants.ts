@@ -25,6 +25,8 @@ export const Output = {
 
 export const State = {
   IsPost: 'isPost',
+  /** main's RUN_ID while it may leave containers; post sweeps them */
+  Run: 'run',
   Cleanup: 'cleanup',
   ActionsCache: 'actionsCache'
 } as const

@@ -9,6 +9,7 @@ import { ended, killAll } from './engine/command.js'
 import { printable } from './log.js'
 import { run } from './main.js'
 import { post } from './post/post.js'
+import { markMainEnded } from './state.js'
 
 // a cancelled job: end every command and container this step started rather than leave them running
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
@@ -19,7 +20,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   })
 }
 
-void (isPostStep() ? post() : run(probesInFlight))
+const isPost = isPostStep()
+void (isPost ? post() : run(probesInFlight))
   .catch((err: Error) => core.setFailed(printable(err.message)))
   // a helper container whose work is done is still being removed: wait for that. What still runs then
   // (a helper started early for a step that failed) is ended, and a container its CLI created but never
@@ -27,5 +29,7 @@ void (isPostStep() ? post() : run(probesInFlight))
   .finally(async () => {
     await ended()
     if (killAll() > 0) removeOwnContainers()
+    // main got here: it left nothing for post to sweep
+    if (!isPost) markMainEnded()
     process.exit()
   })

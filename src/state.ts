@@ -3,7 +3,7 @@
  * until it has checked every field: state can be forged by anything that writes to the runner's log.
  */
 import * as core from '@actions/core'
-import { State } from './constants.js'
+import { RUN_ID, State } from './constants.js'
 import { isPlainName, type Entry } from './binfmt/entry.js'
 import type { Privilege } from './inputs/inputs.js'
 import type { Change } from './register/registrar.js'
@@ -27,7 +27,23 @@ export interface CleanupState {
   engine?: boolean
 }
 
-export const markMainRan = (): void => core.saveState(State.IsPost, 'true')
+/**
+ * Main has started, as this run: a main step killed outright (SIGKILL, out of memory) cannot remove the
+ * containers it created, and post finds them by this run's label.
+ */
+export function markMainRan(): void {
+  core.saveState(State.IsPost, 'true')
+  core.saveState(State.Run, RUN_ID)
+}
+
+/** Main has ended and removed what it started itself: post has nothing to sweep. */
+export const markMainEnded = (): void => core.saveState(State.Run, '')
+
+/** The run of a main step that did not end by itself, if any: only what RUN_ID can be is taken. */
+export function leftRun(): string | undefined {
+  const run = core.getState(State.Run)
+  return /^[0-9]{1,10}-[0-9a-f]{6}$/.test(run) ? run : undefined
+}
 
 /** Saved before anything is written, and again once the writes are done: post can undo a partial run. */
 export function saveCleanup(s: CleanupState): void {

@@ -150,11 +150,22 @@ describe('readers', () => {
     expect(fs.readdirSync(e!.dir)).toEqual(['qemu-aarch64'])
   })
 
-  it('hard-links the snapshot when the scratch dir is on the same filesystem', async () => {
+  it('take a copy of the content, which a write in place to the shared entry after the check does not reach', async () => {
     const key = 'e'.repeat(64)
     await storeInCache(emulators(key, ['arm64']), true)
+    const shared = path.join(entryDir(key), 'qemu-aarch64')
     const e = await useCached((await findCached(key))!, 'all', workDir)
-    expect(fs.statSync(path.join(e!.dir, 'qemu-aarch64')).ino).toBe(fs.statSync(path.join(entryDir(key), 'qemu-aarch64')).ino)
+    const file = path.join(e!.dir, 'qemu-aarch64')
+    const checked = sha(file)
+    expect(checked).toBe(sha(shared))
+    // someone who can write the tool cache rewrites the file in place: same inode, other bytes
+    const ino = fs.statSync(shared).ino
+    fs.writeFileSync(shared, hostElf(8))
+    expect(fs.statSync(shared).ino).toBe(ino)
+    expect(sha(shared)).not.toBe(checked)
+    expect(sha(file)).toBe(checked)
+    expect(fs.statSync(file).ino).not.toBe(ino)
+    expect(fs.statSync(file).mode & 0o111).not.toBe(0)
   })
 
   const otherDevice = fs.existsSync('/dev/shm') && fs.statSync('/dev/shm').dev !== fs.statSync(os.tmpdir()).dev

@@ -2,7 +2,9 @@ import { afterAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import { hostPlatform } from '../../src/acquire/elf.js'
 import { Docker, pullFailure } from '../../src/engine/docker.js'
+import { HelperRegistrar } from '../../src/register/helper.js'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-test-'))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -72,6 +74,42 @@ describe('engine calls', () => {
       delete process.env.DOCKER_CONTENT_TRUST
       delete process.env.DOCKER_HOST
       fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe("a job's DOCKER_DEFAULT_PLATFORM", () => {
+  it('does not reach the helper container, which runs as the image this host pulled; the rest of the environment does', async () => {
+    const seen = path.join(dir, 'helper-env')
+    const bin = path.join(dir, 'docker-for-helper')
+    // answers as an engine with the helper image for this host, and records what `run` was given
+    fs.writeFileSync(
+      bin,
+      [
+        '#!/bin/sh',
+        'case "$1" in',
+        "  info) echo '[]' ;;",
+        `  image) echo 'sha256:${'e'.repeat(64)} ${hostPlatform().platforms[0]}' ;;`,
+        `  run) { echo "args $*"; echo "platform \${DOCKER_DEFAULT_PLATFORM-unset}"; echo "host \${DOCKER_HOST-unset}"; } > '${seen}'`,
+        "      printf 'ready\\nstatus enabled\\nboot b\\nmachine x\\ndone\\n' ;;",
+        'esac',
+        ''
+      ].join('\n'),
+      { mode: 0o755 }
+    )
+    process.env.DOCKER_DEFAULT_PLATFORM = 'linux/arm64'
+    process.env.DOCKER_HOST = 'unix:///run/other.sock'
+    try {
+      const look = await new HelperRegistrar(new Docker(10, bin), 'busybox', 'auto', 60).look(new Map())
+      expect(look.bootId).toBe('b')
+      const recorded = fs.readFileSync(seen, 'utf8')
+      expect(recorded).toContain('platform unset\n')
+      expect(recorded).toContain('host unix:///run/other.sock\n')
+      expect(recorded).toMatch(/^args run --rm /)
+      expect(recorded).not.toContain('--platform')
+    } finally {
+      delete process.env.DOCKER_DEFAULT_PLATFORM
+      delete process.env.DOCKER_HOST
     }
   })
 })

@@ -1,11 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEntry, registrationLine } from '../../src/binfmt/entry.js'
 import { isPostStep, startHostProbes } from '../../src/early.js'
 import { byArch, fromNodeArch } from '../../src/platforms.js'
-import { fromStatus, probesToRun, runProbes, runsOnCpu, writeProbes } from '../../src/probe/run.js'
+import { qemuVersion } from '../../src/acquire/emulators.js'
+import { fromStatus, probesToRun, runProbe, runProbes, runStatus, runsOnCpu, writeProbes } from '../../src/probe/run.js'
 
 describe('a shell exit status as a probe result', () => {
   it.each([
@@ -119,5 +120,82 @@ describe('which probes run', () => {
     expect(probesToRun([byArch('s390x')], 'x64', entries).map(p => p.arch)).toEqual(['amd64', '386', 'riscv64', 's390x'])
     const off = new Map([['anything', { ...riscv, enabled: false }]])
     expect(probesToRun([byArch('s390x')], 'x64', off).map(p => p.arch)).toEqual(['amd64', '386', 's390x'])
+  })
+})
+
+describe("what a probe sees of the step's environment", () => {
+  /**
+   * The environment this process really has (jest gives tests a copy of process.env that spawned
+   * processes never see): NODE_OPTIONS at least, as `npm test` sets it, and on a runner the job's
+   * ACTIONS_RUNTIME_TOKEN, GITHUB_ENV and the rest.
+   */
+  const real = new Map(
+    readFileSync('/proc/self/environ', 'utf8')
+      .split('\0')
+      .filter(kv => kv.includes('='))
+      .map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const)
+  )
+  // what sh sets by itself
+  const SHELL_OWN = ['PWD', 'OLDPWD', 'SHLVL', '_']
+
+  /** A probe that writes the environment it was given beside itself, and exits as a probe does. */
+  function envProbe(): { probe: string; seen: () => Map<string, string> } {
+    const probe = join(mkdtempSync(join(tmpdir(), 'env-probe-')), 'probe')
+    writeFileSync(probe, '#!/bin/sh\n/usr/bin/env -0 > "$0.env"\nexit 42\n', { mode: 0o755 })
+    const seen = (): Map<string, string> =>
+      new Map(
+        readFileSync(`${probe}.env`, 'utf8')
+          .split('\0')
+          .filter(kv => kv.includes('='))
+          .map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as const)
+      )
+    return { probe, seen }
+  }
+
+  const expectMinimal = (env: Map<string, string>): void => {
+    expect(real.get('NODE_OPTIONS')).toContain('--experimental-vm-modules')
+    expect(env.get('PATH')).toBe('/usr/sbin:/usr/bin:/sbin:/bin')
+    expect(env.get('LANG')).toBe('C')
+    expect([...env.keys()].filter(k => !['PATH', 'LANG', ...SHELL_OWN].includes(k))).toEqual([])
+    // so none of the step's: no ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_*, GITHUB_* on a runner
+    for (const name of real.keys()) if (!['PATH', 'LANG', ...SHELL_OWN].includes(name)) expect(env.has(name)).toBe(false)
+  }
+
+  it('none of it, run from the shell that runs them all', async () => {
+    const { probe, seen } = envProbe()
+    expect(await runProbes(new Map([['riscv64', probe]]))).toEqual(new Map([['riscv64', { ok: true }]]))
+    expectMinimal(seen())
+  })
+
+  it('none of it, run on its own', async () => {
+    const { probe, seen } = envProbe()
+    expect(await runProbe(probe)).toEqual({ ok: true })
+    expectMinimal(seen())
+  })
+
+  it('none of it through a tool that runs it (as chroot and sudo do), found on the minimal PATH', async () => {
+    const { probe, seen } = envProbe()
+    expect(await runStatus('env', [probe])).toBe(42)
+    expectMinimal(seen())
+  })
+
+  it('none of it where the CPU is asked, in a private user namespace', async () => {
+    const { probe, seen } = envProbe()
+    const answer = await runsOnCpu(probe)
+    // a kernel that gives a user namespace no binfmt_misc of its own runs no probe there
+    if ('unknown' in answer) return
+    expect(answer).toEqual({ runs: true })
+    expectMinimal(seen())
+  })
+
+  it('none of it when an emulator is asked for its version', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'env-emulator-'))
+    const leaked = [...real.keys()].filter(k => !['PATH', 'LANG', ...SHELL_OWN].includes(k))
+    writeFileSync(
+      join(dir, 'qemu-aarch64'),
+      `#!/bin/sh\nif env | grep -qE '^(${leaked.join('|')})='; then echo "qemu version 6.6.6"; else echo "qemu version 10.2.3"; fi\n`,
+      { mode: 0o755 }
+    )
+    expect(await qemuVersion(dir, new Set(['arm64']))).toBe('10.2.3')
   })
 })

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals'
+import { afterAll, describe, expect, it } from '@jest/globals'
 import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
 import type { Docker, EngineInfo } from '../../src/engine/docker.js'
 import type { RunResult } from '../../src/engine/command.js'
@@ -7,8 +7,18 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { HelperRegistrar, bindMount, helperArgs, parseAnswers, parseLook, workLines } from '../../src/register/helper.js'
+import { byArch } from '../../src/platforms.js'
+import {
+  HelperRegistrar,
+  bindMount,
+  helperArgs,
+  parseAnswers,
+  parseLook,
+  probeAll,
+  workLines
+} from '../../src/register/helper.js'
 import type { Change } from '../../src/register/registrar.js'
+import { verify } from '../../src/verify/verify.js'
 
 const info = (...securityOptions: string[]): EngineInfo => ({ securityOptions, rootless: false })
 const before = (args: string[], image: string): string[] => args.slice(0, args.indexOf(image))
@@ -224,7 +234,7 @@ describe('files sent on stdin, for an engine that cannot see the runner', () => 
       const results = await new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(
         changes,
         [],
-        [{ host: dir, target: '/run/setup-qemu/k', send: true }]
+        [{ host: dir, target: '/run/setup-qemu/k', send: true, files: ['qemu-aarch64'] }]
       )
       expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
       const out = path.join(dir, 'out')
@@ -355,11 +365,11 @@ describe('an engine that cannot see the runner after all', () => {
       const results = await new HelperRegistrar(docker, 'busybox', 'auto', 120).apply(
         changes,
         [],
-        [{ host: dir, target: '/run/setup-qemu/k' }]
+        [{ host: dir, target: '/run/setup-qemu/k', files: ['qemu-aarch64'] }]
       )
       expect(results.map(r => r.status)).toEqual(['ok', 'ok'])
       const [first, second] = runs(calls)
-      expect(first.join(' ')).toContain(`type=bind,source=${dir}`)
+      expect(first.join(' ')).toMatch(/type=bind,source=[^,]*\/shown-[^,]*,target=\/run\/setup-qemu\/k/)
       expect(second.join(' ')).not.toContain('type=bind')
       expect(second).toContain('--interactive')
     } finally {
@@ -407,7 +417,7 @@ describe('a helper started while the emulators are fetched', () => {
       const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
       await r.prepare(KEY)
       const target = r.interpreterDir(KEY)
-      const results = await r.apply(changes, [], [{ host: emulators, target }])
+      const results = await r.apply(changes, [], [{ host: emulators, target, files: ['qemu-aarch64'] }])
       expect(results.map(x => x.status)).toEqual(['ok', 'ok'])
       expect(runs).toHaveLength(1)
       expect(runs[0].args.at(-1)).toBe('wait')
@@ -493,5 +503,105 @@ describe('a helper started while the emulators are fetched', () => {
   it('takes no argument with a newline in it, which would split it in two', () => {
     expect(workLines(['write', 'add', 'a'])).toEqual(Buffer.from('write\nadd\na\n'))
     expect(() => workLines(['write', 'a\nb'])).toThrow(/newline/)
+  })
+})
+
+describe('a probe that hangs in the helper', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'helper-probes-'))
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+  const probe = (name: string, text: string): string => {
+    fs.writeFileSync(path.join(dir, name), text, { mode: 0o755 })
+    return path.join(dir, name)
+  }
+  const hangs = probe('hangs', '#!/bin/sh\nexec sleep 30\n')
+  const passes = probe('passes', '#!/bin/sh\nexit 42\n')
+  const missing = path.join(dir, 'missing')
+
+  /** Runs the probe loop as a shell runs it, with `timeout` and `true` as PATH has them. */
+  const run = (shell: string[], pathDir?: string): { out: string; ms: number } => {
+    const started = Date.now()
+    const out = execFileSync(shell[0], [...shell.slice(1), '-c', probeAll(1), 'sh', hangs, passes, missing], {
+      env: { PATH: pathDir ? `${pathDir}:/usr/bin:/bin` : '/usr/bin:/bin' },
+      encoding: 'utf8'
+    })
+    return { out, ms: Date.now() - started }
+  }
+
+  // busybox's own timeout and true, where this machine has busybox: the helper image's
+  const busybox = ['/usr/bin/busybox', '/bin/busybox'].find(f => fs.existsSync(f))
+  const applets = fs.mkdtempSync(path.join(os.tmpdir(), 'applets-'))
+  afterAll(() => fs.rmSync(applets, { recursive: true, force: true }))
+  if (busybox) for (const a of ['timeout', 'true', 'sleep']) fs.symlinkSync(busybox, path.join(applets, a))
+  const shells: [string, string[], string | undefined][] = [['sh with the system timeout', ['/bin/sh'], undefined]]
+  if (busybox) shells.push(['busybox sh with busybox timeout', [busybox, 'sh'], applets])
+
+  it.each(shells)('is killed at its own limit, and said to be, under %s', (_, shell, pathDir) => {
+    const { out, ms } = run(shell, pathDir)
+    expect(ms).toBeLessThan(10_000)
+    const lines = out.trim().split('\n')
+    expect(lines[0]).toBe('limit 1')
+    expect(lines.slice(1).sort()).toEqual([`probe 127 ${missing}`, `probe 137 ${hangs}`, `probe 42 ${passes}`].sort())
+  })
+
+  it('runs without a limit, and says none, where timeout does not take these arguments (an old busybox)', () => {
+    const old = fs.mkdtempSync(path.join(os.tmpdir(), 'old-timeout-'))
+    try {
+      fs.writeFileSync(path.join(old, 'timeout'), '#!/bin/sh\necho "usage: timeout [-t SECS] [-s SIG] PROG ARGS" >&2\nexit 1\n', {
+        mode: 0o755
+      })
+      const started = Date.now()
+      const out = execFileSync('/bin/sh', ['-c', probeAll(1), 'sh', passes, missing], {
+        env: { PATH: `${old}:/usr/bin:/bin` },
+        encoding: 'utf8'
+      })
+      expect(Date.now() - started).toBeLessThan(10_000)
+      expect(out.trim().split('\n').sort()).toEqual([`probe 127 ${missing}`, `probe 42 ${passes}`])
+    } finally {
+      fs.rmSync(old, { recursive: true, force: true })
+    }
+  })
+
+  it("is the helper's own loop, with the host's limit", () => {
+    const script = helperArgs('busybox', 'n', 'least', info(), []).at(-3) as string
+    expect(script).toContain(probeAll(20))
+  })
+
+  it('is reported as timed out where the helper had a limit, as killed where it had none', () => {
+    const lines = (limit: string[]): string =>
+      [...limit, 'probe 137 /run/setup-qemu-probes/probe-riscv64', 'probe 42 /run/setup-qemu-probes/probe-arm64'].join('\n')
+    const limited = parseLook(lines(['limit 20']))
+    expect(limited.results.get('riscv64')).toEqual({
+      ok: false,
+      error: 'timed out',
+      detail: 'after 20 s in the helper container'
+    })
+    expect(limited.results.get('arm64')).toEqual({ ok: true })
+    expect(parseLook(lines([])).results.get('riscv64')).toEqual({ ok: false, error: 'crashed', detail: 'killed by signal 9' })
+  })
+
+  it("is named in that platform's verdict", async () => {
+    const riscv64 = byArch('riscv64')
+    const look = [
+      'ready',
+      'status enabled',
+      'boot b',
+      'machine x86_64',
+      `before ${hex('qemu-riscv64')} ${hex('enabled\ninterpreter /run/setup-qemu/k/qemu-riscv64\nflags: POCF\n')}`,
+      'limit 20',
+      'probe 137 /run/setup-qemu-probes/probe-riscv64',
+      'done'
+    ].join('\n')
+    const { docker } = engine([{ exitCode: 0, stdout: look, stderr: '' }])
+    const view = new HelperRegistrar(docker, 'busybox', 'auto', 120)
+    const through = { view, why: 'test', sameKernel: false }
+    const [v] = await verify(
+      [{ platform: riscv64, action: 'add', reason: 'not registered yet' }],
+      new Map([['riscv64', passes]]),
+      dir,
+      [{ change: { op: 'add', name: 'qemu-riscv64', line: '' }, status: 'ok' }],
+      undefined,
+      through
+    )
+    expect(v).toMatchObject({ ok: false, how: 'probe in a container', reason: 'timed out: after 20 s in the helper container' })
   })
 })

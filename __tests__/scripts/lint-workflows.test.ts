@@ -67,6 +67,35 @@ describe('the repository rules for workflows', () => {
     ).toEqual([])
   })
 
+  it('refuse a package manager in a job that holds a write scope, on the line it is on', () => {
+    const job = (permissions: string[], run: string[]): string =>
+      [
+        'name: t',
+        'on: push',
+        'permissions:',
+        '  contents: read',
+        'concurrency:',
+        '  group: g',
+        '  cancel-in-progress: true',
+        'jobs:',
+        '  j:',
+        '    runs-on: ubuntu-24.04',
+        ...permissions.map(l => `    ${l}`),
+        '    steps:',
+        ...run.map(l => `      ${l}`)
+      ].join('\n')
+    const write = ['permissions:', '  contents: write']
+    expect(rules(job(write, ['- run: |', '    git status', '    npm ci --ignore-scripts']))).toEqual(['16 write-runs-npm'])
+    expect(rules(job(write, ['- run: npx rollup -c']))).toEqual(['14 write-runs-npm'])
+    expect(rules(job(['permissions: write-all'], ['- run: echo x; pnpm install']))).toEqual(['13 write-runs-npm'])
+    expect(rules(job(['permissions:', '  pull-requests: write'], ['- run: yarn']))).toEqual(['14 write-runs-npm'])
+    // git, gh and the repository's own scripts are what such a job runs
+    expect(rules(job(write, ['- run: node scripts/ci/update-pins.mjs check-changes', '- run: git push']))).toEqual([])
+    // a job that can only read may run npm
+    expect(rules(job(['permissions:', '  contents: read'], ['- run: npm ci']))).toEqual([])
+    expect(rules(job([], ['- run: npm ci']))).toEqual([])
+  })
+
   it('refuse ${{ }} inside run:, on the line it is on', () => {
     expect(rules(workflow(['- run: echo ${{ github.ref }}']))).toEqual(['12 expression-in-run'])
     expect(rules(workflow(['- run: |', '    echo one', '    echo "${{ github.head_ref }}"']))).toEqual(['14 expression-in-run'])

@@ -1,9 +1,10 @@
 import { describe, expect, it } from '@jest/globals'
+import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { ApiRelease } from '../../scripts/ci/binfmt.mjs'
 import { readPins } from '../../scripts/ci/pins.mjs'
-import { SOURCE_FILES, apply, main, plan, prBody, type Source } from '../../scripts/ci/update-pins.mjs'
+import { SOURCE_FILES, apply, main, plan, prBody, unexpectedChanges, type Source } from '../../scripts/ci/update-pins.mjs'
 import { releaseNotes } from '../../scripts/ci/changelog.mjs'
 import { captured, fixture, tempDir } from './helpers.js'
 
@@ -162,6 +163,16 @@ describe('prBody', () => {
     expect(body).not.toContain('Do not merge')
   })
 
+  it('names the commit the checks ran on, which a later push to the branch is not', () => {
+    const sha = 'f'.repeat(40)
+    const body = prBody({ changes, ci: 'success', e2e: 'success', runUrl: 'u', sha })
+    expect(body).toContain(`## Checks on \`${sha}\``)
+    expect(body).toContain(`These results are for \`${sha}\` only: a later push to the branch is not covered by them.`)
+    expect(prBody({ changes, ci: 'success', e2e: 'success', runUrl: 'u', sha: 'main; rm -rf' })).toContain(
+      '## Checks on an unknown commit'
+    )
+  })
+
   it('says not to merge when a check failed', () => {
     const body = prBody({ changes, ci: 'success', e2e: 'failure', runUrl: 'u' })
     expect(body).toContain('end-to-end on ubuntu-24.04 and ubuntu-24.04-arm: ❌ failed')
@@ -283,5 +294,114 @@ describe('update-pins.mjs as the workflow runs it', () => {
   it('refuses an unknown command', async () => {
     const r = await captured(() => main(['nonsense'], { env: {} }))
     expect(r.result).toBe(2)
+  })
+})
+
+describe('the update the job without a write token hands over', () => {
+  /** A repository as update-pins checks it out: the pins, dist/, a workflow and the scripts. */
+  function repo(): { dir: string; git: (...args: string[]) => string; remove: () => void } {
+    const t = tempDir()
+    const git = (...args: string[]): string =>
+      execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@example.com', ...args], { cwd: t.dir, encoding: 'utf8' })
+    const files: Record<string, string> = {
+      ...Object.fromEntries(Object.values(SOURCE_FILES).map(f => [f, `${f}\n`])),
+      'dist/index.js': 'bundle\n',
+      'dist/licenses.txt': 'licenses\n',
+      '.github/workflows/ci.yml': 'name: ci\n',
+      'scripts/ci/update-pins.mjs': 'the committed script\n'
+    }
+    for (const [f, text] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(t.dir, f)), { recursive: true })
+      fs.writeFileSync(path.join(t.dir, f), text)
+    }
+    git('init', '-q')
+    git('add', '-A')
+    git('commit', '-q', '-m', 'base')
+    return { dir: t.dir, git, remove: t.remove }
+  }
+  /** What the pushing job checks: the staged changes, as git lists them. */
+  const staged = (git: (...args: string[]) => string): string => git('diff', '--cached', '--raw', '-z', '--no-renames')
+  const write = (dir: string, f: string, text: string): void => fs.writeFileSync(path.join(dir, f), text)
+
+  it('may change the pins apply rewrites, and add, change or remove files under dist/', () => {
+    const { dir, git, remove } = repo()
+    write(dir, SOURCE_FILES.constants, 'new pins\n')
+    write(dir, SOURCE_FILES.changelog, 'new entry\n')
+    write(dir, 'dist/index.js', 'rebuilt\n')
+    write(dir, 'dist/chunk.js', 'a new chunk\n')
+    fs.rmSync(path.join(dir, 'dist/licenses.txt'))
+    git('add', '-A')
+    expect(unexpectedChanges(staged(git))).toEqual([])
+    remove()
+  })
+
+  it.each([
+    [
+      'a workflow',
+      (dir: string) => write(dir, '.github/workflows/ci.yml', 'name: ci\non: push\n'),
+      /"\.github\/workflows\/ci\.yml" \(M\)/
+    ],
+    [
+      'a script',
+      (dir: string) => write(dir, 'scripts/ci/update-pins.mjs', 'other code\n'),
+      /"scripts\/ci\/update-pins\.mjs" \(M\)/
+    ],
+    ['a file of its own', (dir: string) => write(dir, 'evil.sh', 'x\n'), /"evil\.sh" \(A\)/],
+    ['a pin file removed', (dir: string) => fs.rmSync(path.join(dir, SOURCE_FILES.constants)), /"src\/constants\.ts" \(D\)/],
+    [
+      'a link in dist/',
+      (dir: string) => fs.symlinkSync('../.github/workflows/ci.yml', path.join(dir, 'dist/link.js')),
+      /"dist\/link\.js": mode 000000 -> 120000/
+    ],
+    [
+      'an executable in dist/',
+      (dir: string) => fs.chmodSync(path.join(dir, 'dist/index.js'), 0o755),
+      /"dist\/index\.js": mode 100644 -> 100755/
+    ]
+  ])('may not change %s', (_, change, problem) => {
+    const { dir, git, remove } = repo()
+    write(dir, 'dist/index.js', 'rebuilt\n')
+    change(dir)
+    git('add', '-A')
+    const problems = unexpectedChanges(staged(git))
+    expect(problems).toHaveLength(1)
+    expect(problems[0]).toMatch(problem)
+    remove()
+  })
+
+  it('must change something, and be what git lists', () => {
+    expect(unexpectedChanges('')).toEqual(['the update changes nothing'])
+    expect(unexpectedChanges('M\0dist/index.js\0')[0]).toMatch(/^not a line of git diff --raw -z/)
+  })
+
+  it('goes into the index only, as the pushing job applies it, so its check is the committed script', async () => {
+    const from = repo()
+    write(from.dir, SOURCE_FILES.releases, 'new checksums\n')
+    write(from.dir, 'dist/index.js', 'rebuilt\n')
+    write(from.dir, 'scripts/ci/update-pins.mjs', 'a patched check that passes anything\n')
+    // as the job that built dist/ makes the patch (it adds these paths only), with the script added by hand
+    from.git('add', '-A', '--', 'src', 'action.yml', 'README.md', 'CHANGELOG.md', 'dist', 'scripts')
+    const patch = path.join(from.dir, '..', `${path.basename(from.dir)}.patch`)
+    fs.writeFileSync(patch, from.git('diff', '--cached', '--binary', '--no-renames'))
+
+    const to = repo()
+    to.git('apply', '--cached', patch)
+    expect(fs.readFileSync(path.join(to.dir, 'scripts/ci/update-pins.mjs'), 'utf8')).toBe('the committed script\n')
+    const raw = path.join(to.dir, '..', `${path.basename(to.dir)}.raw`)
+    fs.writeFileSync(raw, staged(to.git))
+    const r = await captured(() => main(['check-changes', '--raw', raw], { root: to.dir, env: {} }))
+    expect(r.result).toBe(1)
+    expect(r.lines).toEqual([
+      expect.stringMatching(/^::error::"scripts\/ci\/update-pins\.mjs" \(M\): the update may change only/)
+    ])
+
+    to.git('reset', '-q', '--', 'scripts')
+    fs.writeFileSync(raw, staged(to.git))
+    const ok = await captured(() => main(['check-changes', '--raw', raw], { root: to.dir, env: {} }))
+    expect(ok.result).toBe(0)
+    expect(ok.lines).toEqual(['the update changes only the pins and dist/'])
+    for (const f of [patch, raw]) fs.rmSync(f)
+    from.remove()
+    to.remove()
   })
 })

@@ -6,6 +6,8 @@
  *
  * The rules, each a finding with file and line:
  * - top-level `permissions` present, and only read (or none) scopes there; jobs ask for more themselves;
+ * - a job that holds a write scope runs no package manager (npm, npx, yarn, pnpm): dependencies and build
+ *   tools run in a job whose token can only read, which hands its work over;
  * - top-level `concurrency` with a group and `cancel-in-progress`;
  * - no `${{ }}` expression inside `run:` (pass values through `env:`);
  * - every remote `uses:` pinned by a full commit SHA with a `# vX.Y.Z` comment, and one SHA per action
@@ -104,6 +106,34 @@ function checkPermissions(file, entry, findings) {
   }
 }
 
+/** The scopes a job's own permissions grant write to. */
+function writeScopes(node) {
+  if (!node) return []
+  if (node.kind === 'scalar') return text(node) === 'write-all' ? ['write-all'] : []
+  return (node.pairs ?? []).filter(p => text(p.value) === 'write').map(p => `${p.key}: write`)
+}
+
+const PACKAGE_MANAGER = /(^|[\s;&|(])(npm|npx|yarn|pnpm)(\s|$)/
+
+function checkWriteJob(file, job, findings) {
+  const scopes = writeScopes(get(job, 'permissions'))
+  if (scopes.length === 0) return
+  for (const step of get(job, 'steps')?.items ?? []) {
+    const run = get(step, 'run')
+    const lines = (text(run) ?? '').split('\n')
+    const at = lines.findIndex(l => PACKAGE_MANAGER.test(l))
+    if (!run || at < 0) continue
+    findings.push(
+      finding(
+        file,
+        run.line + (run.block ? at + 1 : 0),
+        'write-runs-npm',
+        `this job holds ${scopes.join(', ')}: run npm code in a job that can only read, and hand its work over`
+      )
+    )
+  }
+}
+
 function checkConcurrency(file, entry, findings) {
   const node = entry?.value
   if (!node || node.kind !== 'map') {
@@ -163,6 +193,7 @@ export function lintWorkflow(file, source, pins = new Map()) {
   for (const job of jobs.pairs) {
     const uses = get(job.value, 'uses')
     if (uses) checkUses(file, uses, pins, findings)
+    checkWriteJob(file, job.value, findings)
     const steps = get(job.value, 'steps')
     for (const step of steps?.items ?? []) checkStep(file, step, pins, findings)
   }

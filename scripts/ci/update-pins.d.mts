@@ -24,7 +24,14 @@ export declare function apply(
   source: Source,
   input: { release?: ApiRelease; imageInspect: string; helperInspect: string }
 ): { files: Source; changed: boolean; warnings: string[]; changes: Changes; branch: string; title: string }
-export declare function prBody(input: { changes: Changes | string; ci: string; e2e: string; runUrl: string }): string
+export declare function prBody(input: {
+  changes: Changes | string
+  ci: string
+  e2e: string
+  runUrl: string
+  sha?: string
+}): string
+export declare function unexpectedChanges(raw: string): string[]
 export declare function main(
   argv: string[],
   options?: { root?: string; env?: Record<string, string | undefined>; fetchImpl?: unknown }

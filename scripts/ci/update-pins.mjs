@@ -13,8 +13,11 @@
  *       of image and helper. Rewrites src/constants.ts, src/acquire/releases.ts, action.yml, README.md and
  *       CHANGELOG.md (an Unreleased entry);
  *       outputs changed, branch, title and changes (JSON, for pr-body).
+ *   check-changes --raw FILE
+ *       FILE: `git diff --cached --raw -z --no-renames` once the update is applied in the job that pushes it.
+ *       Fails unless only the files apply rewrites and dist/ change, each a regular file.
  *   pr-body
- *       the pull request's text, from the environment: CHANGES, CI_RESULT, E2E_RESULT, RUN_URL.
+ *       the pull request's text, from the environment: CHANGES, CI_RESULT, E2E_RESULT, RUN_URL, TESTED_SHA.
  *   checksum-known
  *       whether the RELEASES table has the default version's tarball for this runner (RUNNER_ARCH):
  *       outputs known and arch.
@@ -177,10 +180,42 @@ export function apply(source, { release, imageInspect, helperInspect }) {
   }
 }
 
+/**
+ * What is wrong with an update, from `git diff --cached --raw -z --no-renames` (raw): it may change only
+ * the files apply rewrites, in place, and files under dist/ (added, changed or removed), each a regular
+ * file. The job that builds dist/ runs npm code and holds no write token; this is what the job that
+ * pushes checks of its work. One problem a line; none when the update is only that.
+ */
+export function unexpectedChanges(raw) {
+  const pins = new Set(Object.values(SOURCE_FILES))
+  const fields = raw.split('\0')
+  if (fields.at(-1) === '') fields.pop()
+  const problems = []
+  if (fields.length === 0) problems.push('the update changes nothing')
+  for (let i = 0; i < fields.length; i += 2) {
+    const m = /^:([0-7]{6}) ([0-7]{6}) [0-9a-f]+ [0-9a-f]+ ([A-Z])$/.exec(fields[i])
+    const file = fields[i + 1]
+    if (!m || file === undefined) {
+      problems.push(`not a line of git diff --raw -z: ${JSON.stringify(fields[i])}`)
+      break
+    }
+    const [, before, after, status] = m
+    const regular = [before, after].every(mode => mode === '100644' || mode === '000000')
+    const inDist = file.startsWith('dist/') && !file.split('/').some(part => part === '' || part === '.' || part === '..')
+    if (pins.has(file) ? status !== 'M' : !inDist || !['A', 'M', 'D'].includes(status)) {
+      problems.push(
+        `${JSON.stringify(file)} (${status}): the update may change only ${[...pins].join(', ')} and files under dist/`
+      )
+    } else if (!regular) problems.push(`${JSON.stringify(file)}: mode ${before} -> ${after}, not a regular file`)
+  }
+  return problems
+}
+
 const RESULT = { success: '✅ passed', failure: '❌ failed', cancelled: '⚪ cancelled', skipped: '⚪ skipped' }
 
-/** The pull request's text. */
-export function prBody({ changes, ci, e2e, runUrl }) {
+/** The pull request's text; sha is the commit the checks ran on. */
+export function prBody({ changes, ci, e2e, runUrl, sha }) {
+  const tested = /^[0-9a-f]{40}$/.test(sha ?? '') ? `\`${sha}\`` : 'an unknown commit'
   const c = typeof changes === 'string' ? JSON.parse(changes) : changes
   const row = (what, a, b) => `| ${what} | \`${a}\` | ${a === b ? 'unchanged' : `\`${b}\``} |`
   const lines = ['This pull request was made by the `update-pins` workflow.', '']
@@ -205,10 +240,12 @@ export function prBody({ changes, ci, e2e, runUrl }) {
     'The checksums are the digests GitHub publishes for the release assets; each tarball was downloaded and',
     'checked against them. The image digests are what the registry resolves the tags to. `dist/` is rebuilt.',
     '',
-    '## Checks on this branch',
+    `## Checks on ${tested}`,
     '',
     `- unit tests, lint, dist: ${RESULT[ci] ?? ci}`,
     `- end-to-end on ubuntu-24.04 and ubuntu-24.04-arm: ${RESULT[e2e] ?? e2e}`,
+    '',
+    `These results are for ${tested} only: a later push to the branch is not covered by them.`,
     '',
     `[The run](${runUrl}). A pull request opened with the workflow's token does not start the repository's`,
     '`pull_request` workflows: close and reopen it to run them here.'
@@ -268,7 +305,16 @@ export async function main(argv, { root = process.cwd(), env = process.env, fetc
       return 0
     }
     case 'pr-body': {
-      process.stdout.write(prBody({ changes: env.CHANGES, ci: env.CI_RESULT, e2e: env.E2E_RESULT, runUrl: env.RUN_URL }))
+      process.stdout.write(
+        prBody({ changes: env.CHANGES, ci: env.CI_RESULT, e2e: env.E2E_RESULT, runUrl: env.RUN_URL, sha: env.TESTED_SHA })
+      )
+      return 0
+    }
+    case 'check-changes': {
+      const problems = unexpectedChanges(fs.readFileSync(a.raw, 'utf8'))
+      for (const p of problems) error(p)
+      if (problems.length) return 1
+      log('the update changes only the pins and dist/')
       return 0
     }
     case 'checksum-known': {
@@ -283,7 +329,7 @@ export async function main(argv, { root = process.cwd(), env = process.env, fetc
       return 0
     }
     default:
-      error('usage: update-pins.mjs plan|verify-assets|apply|pr-body|checksum-known (see the comment at its top)')
+      error('usage: update-pins.mjs plan|verify-assets|apply|check-changes|pr-body|checksum-known (see the comment at its top)')
       return 2
   }
 }

@@ -4,8 +4,8 @@
  * with each file's SHA-256.
  *
  * Jobs on one runner share it, so a published entry is never changed in place: a writer builds its
- * entry beside the final one and renames it into place, and a reader registers from a private snapshot
- * of it in its own scratch directory, checked against the recorded hashes. The hashes catch a damaged
+ * entry beside the final one and renames it into place, and a reader registers from a private copy of
+ * it in its own scratch directory, checked against the recorded hashes after it is taken. The hashes catch a damaged
  * or mixed-up entry; a party that can write the tool cache can rewrite the metadata as well.
  */
 import type * as ToolCacheClient from '@actions/tool-cache'
@@ -18,6 +18,7 @@ import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
 import { fileProblem, hostPlatform } from './elf.js'
 import { emulatorsIn } from './emulators.js'
 import { sha256File } from './hash.js'
+import { qemuVersionOf } from './qemu-version.js'
 import { redactUrl } from './redact.js'
 import type { CachedEmulators, Emulators } from './source.js'
 import * as log from '../log.js'
@@ -84,7 +85,7 @@ export async function findCached(key: string): Promise<CachedEmulators | undefin
       dir,
       archs: has,
       key,
-      version: meta.version,
+      version: qemuVersionOf(meta.version),
       origin: 'tool cache',
       from: redactUrl(meta.from),
       complete: meta.complete
@@ -99,10 +100,10 @@ export const covers = (cached: CachedEmulators, wanted: 'all' | readonly Platfor
   cached.complete || (wanted !== 'all' && wanted.every(p => cached.archs.has(p.arch)))
 
 /**
- * This run's own copy of the wanted emulators of a cache entry, in workDir: hard links where the
- * filesystem allows, a copy otherwise. Another job may replace the entry at any moment; the snapshot
- * stays as it was. Only the emulators this run needs are taken and hashed, after they are linked, so
- * what is checked is what gets registered. Undefined, with the reason in the log, when the entry does
+ * This run's own copy of the wanted emulators of a cache entry, in workDir: a copy of the content, not
+ * a link to the same file, so neither another job replacing the entry nor anyone writing to its files
+ * in place changes it. Only the emulators this run needs are taken and hashed, after they are copied,
+ * so what is checked is what gets registered. Undefined, with the reason in the log, when the entry does
  * not cover the request or does not pass its checks: the source then fetches again.
  */
 export async function useCached(
@@ -142,7 +143,7 @@ export async function useCached(
   }
 }
 
-/** Links or copies what is needed into snap and checks it; the reason it is unusable, if it is. */
+/** Copies what is needed into snap and checks it; the reason it is unusable, if it is. */
 async function snapshot(
   src: string,
   snap: string,
@@ -151,10 +152,10 @@ async function snapshot(
   host: Platform
 ): Promise<string | undefined> {
   // the metadata first: a replacement entry linked meanwhile holds the same files for the same key
-  await linkOrCopy(path.join(src, META), path.join(snap, META))
+  await copyOf(path.join(src, META), path.join(snap, META))
   const meta = await readMeta(snap)
   if (meta.key !== key) return 'its metadata names another key'
-  for (const p of need) await linkOrCopy(path.join(src, emulatorName(p)), path.join(snap, emulatorName(p)))
+  for (const p of need) await copyOf(path.join(src, emulatorName(p)), path.join(snap, emulatorName(p)))
   await fs.rm(path.join(snap, META))
   const problems = await Promise.all(need.map(async p => fileCheck(snap, emulatorName(p), meta, host)))
   return problems.find(Boolean)
@@ -183,6 +184,15 @@ async function fileCheck(
   if (!want) return `no SHA-256 was recorded for ${name}`
   if ((await sha256File(file)) !== want) return `${name} does not match the SHA-256 recorded when it was stored`
   return undefined
+}
+
+/**
+ * A copy of src's content at dst, which no write to src reaches: a reflink where the filesystem has
+ * them (btrfs, XFS: no data is copied), the bytes otherwise (~100 MB for every emulator).
+ */
+async function copyOf(src: string, dst: string): Promise<void> {
+  await fs.copyFile(src, dst, fs.constants.COPYFILE_FICLONE)
+  await fs.chmod(dst, 0o755)
 }
 
 /** A private link to src at dst, or a copy where links cannot be made. */
@@ -346,7 +356,7 @@ export async function checkEntry(dir: string, key: string, host: Platform = host
     dir,
     archs: new Set(known.map(p => p.arch)),
     key,
-    version: typeof meta.version === 'string' ? meta.version : undefined,
+    version: qemuVersionOf(meta.version),
     origin: 'Actions cache',
     from: redactUrl(String(meta.from)),
     complete: meta.complete === true

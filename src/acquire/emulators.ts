@@ -6,7 +6,9 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { runCommand } from '../engine/command.js'
 import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
+import { PROBE_ENV } from '../probe/run.js'
 import { fileProblem } from './elf.js'
+import { qemuVersionOf } from './qemu-version.js'
 import * as log from '../log.js'
 
 /** The platform a file in an image or archive is the emulator for: `qemu-<cpu>`, `-static` allowed. */
@@ -104,8 +106,9 @@ export async function qemuVersion(dir: string, has: ReadonlySet<string>): Promis
   const p = PLATFORMS.find(q => has.has(q.arch))
   if (!p) return undefined
   try {
-    const r = await runCommand(path.join(dir, emulatorName(p)), ['--version'], { timeout: 30 })
-    return /version\s+([0-9][^\s,()]*)/.exec(r.stdout)?.[1]
+    // an emulator run on the host gets no more of the step than a probe does
+    const r = await runCommand(path.join(dir, emulatorName(p)), ['--version'], { timeout: 30, env: PROBE_ENV })
+    return qemuVersionOf(/version\s+([0-9][^\s,()]*)/.exec(r.stdout)?.[1])
   } catch {
     return undefined
   }

@@ -14,8 +14,17 @@ export interface EngineInfo {
   rootless: boolean
 }
 
-/** As the docker toolkit sets it: content trust would make pulls by digest ask a notary server. */
-const engineEnv = (): NodeJS.ProcessEnv => ({ ...process.env, DOCKER_CONTENT_TRUST: 'false' })
+/**
+ * As the docker toolkit sets it: content trust would make pulls by digest ask a notary server. A job's
+ * DOCKER_DEFAULT_PLATFORM is for its own builds: the CLI would add it to `docker run` of the helper,
+ * which runs by id as the image this host pulled, and the engine would refuse that. Every call that
+ * needs a platform (pull, create) names it itself.
+ */
+function engineEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONTENT_TRUST: 'false' }
+  delete env.DOCKER_DEFAULT_PLATFORM
+  return env
+}
 
 /** Seconds for calls that only talk to the local daemon. */
 const LOCAL_TIMEOUT = 120

@@ -5,13 +5,24 @@
 import * as core from '@actions/core'
 import { readSaveState, saveEntry } from '../acquire/actions-cache.js'
 import { State } from '../constants.js'
+import { removeOwnContainers } from '../engine/leftovers.js'
 import { engine } from '../factory.js'
 import * as log from '../log.js'
+import { leftRun } from '../state.js'
 import { cleanup } from './cleanup.js'
 
 export async function post(): Promise<void> {
+  sweepLeftovers()
   await cleanup()
   await saveForLater()
+}
+
+/** The containers of a main step stopped before it could remove them, found by its run's label. */
+export function sweepLeftovers(bin = 'docker'): void {
+  const run = leftRun()
+  if (!run) return
+  const removed = removeOwnContainers(bin, run)
+  if (removed > 0) log.info(`removed ${removed} container(s) the main step left when it was stopped`)
 }
 
 async function saveForLater(): Promise<void> {

@@ -24,6 +24,13 @@ export interface ProbeResult {
 
 /** How long a probe may take: QEMU starts in milliseconds, so this only ends one that hangs. */
 export const PROBE_TIMEOUT_MS = 20_000
+
+/**
+ * The whole environment of a probe and of what runs it (sh, chroot, sudo, unshare): none of the step's.
+ * The kernel hands a foreign probe to whatever entry claims it, and that interpreter must not get the
+ * job's tokens (ACTIONS_RUNTIME_TOKEN, ACTIONS_ID_TOKEN_REQUEST_*) or its file-command paths (GITHUB_ENV).
+ */
+export const PROBE_ENV: Readonly<Record<string, string>> = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C' }
 const timedOut = (ms: number): ProbeResult => ({ ok: false, error: 'timed out', detail: `no exit in ${ms / 1000}s` })
 
 /**
@@ -76,7 +83,7 @@ function inGroup(
   return new Promise(resolve => {
     let out = ''
     let done = false
-    const child = spawn(file, [...argv], { stdio: ['ignore', stdout, 'ignore'], detached: true })
+    const child = spawn(file, [...argv], { stdio: ['ignore', stdout, 'ignore'], detached: true, env: PROBE_ENV })
     const finish = (status?: number, errno?: string): void => {
       if (done) return
       done = true

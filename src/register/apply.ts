@@ -7,6 +7,7 @@ import { readEntries } from '../binfmt/table.js'
 import { protectedPlatforms, type HostState } from '../host/inspect.js'
 import type { Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
+import { byArch, emulatorName } from '../platforms.js'
 import { plannedCleanup, saveCleanup } from '../state.js'
 import type { PrivilegeMode } from './helper.js'
 import { changesFor } from './plan.js'
@@ -64,7 +65,14 @@ export async function register(
   // an engine that cannot see this runner's files gets them sent on the helper's stdin instead
   const mounts =
     emulators && adds
-      ? [{ host: emulators.dir, target: registrar.interpreterDir(emulators.key, emulators.dir), send: host.engine !== undefined }]
+      ? [
+          {
+            host: emulators.dir,
+            target: registrar.interpreterDir(emulators.key, emulators.dir),
+            send: host.engine !== undefined,
+            files: [...emulators.archs].map(arch => emulatorName(byArch(arch)))
+          }
+        ]
       : []
   let results: ChangeResult[]
   try {

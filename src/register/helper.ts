@@ -18,8 +18,25 @@ import { parseEntry, type Entry } from '../binfmt/entry.js'
 import { fingerprint } from '../binfmt/table.js'
 import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
 import type { EngineView, Look } from '../host/engine-view.js'
-import { fromStatus } from '../probe/run.js'
+import { PROBE_TIMEOUT_MS, fromStatus, type ProbeResult } from '../probe/run.js'
+import { runnerTemp } from '../scratch.js'
+import { shownToHelper } from './handover.js'
 import { Registrar, type Change, type ChangeResult, type Mount } from './registrar.js'
+
+/** How long a probe may run in the helper: as long as on the host. */
+const PROBE_SECONDS = PROBE_TIMEOUT_MS / 1000
+
+/**
+ * Runs every probe (the arguments) at once, each killed after `seconds` where the image's timeout takes
+ * these arguments (busybox since 1.30, coreutils), which `limit` then says: one emulator that hangs
+ * costs that long, named, not the container's whole time limit.
+ */
+export const probeAll = (seconds: number): string => `if timeout -s KILL 1 true >/dev/null 2>&1; then
+  echo "limit ${seconds}"
+  bounded() { timeout -s KILL ${seconds} "$@"; }
+else bounded() { "$@"; }; fi
+for p in "$@"; do ( bounded "$p" </dev/null >/dev/null 2>&1; echo "probe $? $p" ) & done
+wait`
 
 // Fixed text: every value reaches it as an argument, never as code. The first argument says what comes on
 // stdin: nothing (-), files (`stream`: a tar stream, extracted from /), or the work (`wait`: the other
@@ -27,7 +44,7 @@ import { Registrar, type Change, type ChangeResult, type Mount } from './registr
 // do. `write`: each change is three arguments (op, name, line or directory), answered by one line
 // `<status> <number> [error]`.
 // `look`: the table (names and contents as hex, read before and after the probes), the probes' exit
-// statuses, the kernel's boot id and machine. Both end with `done`.
+// statuses (each probe with a time limit of its own), the kernel's boot id and machine. Both end with `done`.
 const SCRIPT = `
 b=/binfmt_misc
 mkdir -p "$b"
@@ -58,8 +75,7 @@ if [ "$verb" = look ]; then
   echo "boot $(cat /proc/sys/kernel/random/boot_id)"
   echo "machine $(uname -m)"
   dump before
-  for p in "$@"; do ( "$p" </dev/null >/dev/null 2>&1; echo "probe $? $p" ) & done
-  wait
+${probeAll(PROBE_SECONDS)}
   dump after
   echo done
   exit 0
@@ -90,10 +106,17 @@ export const PROBE_DIR = '/run/setup-qemu-probes'
 
 const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString()
 
+/** What a probe's status in the helper says: killed (128 + 9) where it had a limit is timed out. */
+const probeResult = (status: number, limit: number | undefined): ProbeResult =>
+  limit && status === 137
+    ? { ok: false, error: 'timed out', detail: `after ${limit} s in the helper container` }
+    : fromStatus(status)
+
 /** The `look` answer, parsed: entry names and texts arrive as hex, so no byte of them can be misread. */
 export function parseLook(stdout: string): Look {
   const tables: Record<string, Map<string, Entry>> = { before: new Map(), after: new Map() }
   const look: Look = { entries: tables.before, changed: false, enabled: false, bootId: '', machine: '', results: new Map() }
+  let limit: number | undefined
   for (const line of stdout.split('\n')) {
     const [key, a = '', b = ''] = line.split(' ')
     if ((key === 'before' || key === 'after') && /^[0-9a-f]*$/.test(a + b)) {
@@ -102,8 +125,9 @@ export function parseLook(stdout: string): Look {
     } else if (key === 'status') look.enabled = a === 'enabled'
     else if (key === 'boot') look.bootId = a
     else if (key === 'machine') look.machine = a
+    else if (key === 'limit') limit = Number(a)
     else if (key === 'probe' && b.startsWith(`${PROBE_DIR}/probe-`)) {
-      look.results.set(b.slice(`${PROBE_DIR}/probe-`.length), fromStatus(Number(a)))
+      look.results.set(b.slice(`${PROBE_DIR}/probe-`.length), probeResult(Number(a), limit))
     }
   }
   look.changed = fingerprint(tables.before) !== fingerprint(tables.after)
@@ -344,7 +368,9 @@ export class HelperRegistrar extends Registrar implements EngineView {
     return `${INTERPRETER_DIR}/${key.slice(0, 12)}`
   }
 
-  protected async write(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
+  protected async write(changes: readonly Change[], given: readonly Mount[]): Promise<ChangeResult[]> {
+    // a directory goes in as one of its own holding only the files named: the checked emulators
+    const mounts = await shownToHelper(given, this.workDir ?? runnerTemp())
     try {
       return await this.writeWith(changes, mounts)
     } catch (err) {

@@ -32,6 +32,8 @@ export interface Mount {
    * files instead of binding it; without it, the path is bound as the engine's host has it
    */
   send?: boolean
+  /** for a directory: the only files in it the helper is shown (the emulators acquire checked) */
+  files?: readonly string[]
 }
 
 export class NativeFormatError extends Error {}

@@ -4,6 +4,7 @@
  */
 import * as core from '@actions/core'
 import { Output } from '../constants.js'
+import { qemuVersionOf } from '../acquire/qemu-version.js'
 import type { Emulators } from '../acquire/source.js'
 import type { Decision } from '../register/plan.js'
 import type { Verdict } from '../verify/verify.js'
@@ -39,7 +40,7 @@ export function outputsFor(
     platforms: [...withVariants, ...names(emulated.filter(p => !nativeOk.includes(p)))].join(','),
     emulated: names(emulated).join(','),
     failed: names(failed).join(','),
-    qemuVersion: version ?? ''
+    qemuVersion: qemuVersionOf(version) ?? ''
   }
 }
 

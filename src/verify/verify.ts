@@ -47,8 +47,9 @@ export function chrootResult(status: number | undefined, viaSudo: boolean): Prob
  */
 async function chrootedProbe(probe: string, scratchDir: string): Promise<ProbeResult | undefined> {
   const asRoot = process.getuid?.() === 0
-  const tool = asRoot ? 'chroot' : 'sudo'
-  if (!(await io.which(tool, false))) return undefined
+  // found on the step's PATH, and run by that path: a probe's own PATH is the minimal one
+  const tool = await io.which(asRoot ? 'chroot' : 'sudo', false)
+  if (!tool) return undefined
   const dir = await fs.mkdtemp(path.join(scratchDir, 'chroot-'))
   try {
     await fs.copyFile(probe, path.join(dir, 'probe'))

@@ -1,0 +1,97 @@
+/**
+ * A main step killed outright (SIGKILL after the cancel grace period, out of memory) cannot remove the
+ * containers it created: it records its run first, and post removes what carries that run's label.
+ */
+import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
+import { removeOwnContainers } from '../../src/engine/leftovers.js'
+import { sweepLeftovers } from '../../src/post/post.js'
+import { leftRun, markMainEnded, markMainRan } from '../../src/state.js'
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leftovers-'))
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
+
+/** A docker CLI that lists two containers for `ps` and records every call, one line each. */
+function fakeDocker(): { bin: string; calls: () => string[] } {
+  const bin = path.join(dir, `docker-${Math.random().toString(16).slice(2)}`)
+  const log = `${bin}.log`
+  fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> '${log}'\n[ "$1" = ps ] && printf '0123456789ab\\nba9876543210\\n'\nexit 0\n`, {
+    mode: 0o755
+  })
+  return { bin, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n') : []) }
+}
+
+/** What the runner hands the next step of this action back: the last value saved for each name. */
+function savedState(file: string): Record<string, string> {
+  const state: Record<string, string> = {}
+  const text = fs.readFileSync(file, 'utf8')
+  for (const m of text.matchAll(/^([^<\n]+)<<(\S+)\n([\s\S]*?)\n?\2$/gm)) state[m[1]] = m[3]
+  return state
+}
+
+let out = ''
+beforeEach(() => {
+  out = ''
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += chunk.toString()
+    return true
+  })
+})
+afterEach(() => {
+  jest.restoreAllMocks()
+  delete process.env.GITHUB_STATE
+  delete process.env.STATE_run
+})
+
+describe('main', () => {
+  it('records its run before anything else, and clears it once it has removed its own containers', () => {
+    const file = path.join(dir, 'state')
+    fs.writeFileSync(file, '')
+    process.env.GITHUB_STATE = file
+    markMainRan()
+    expect(savedState(file)).toEqual({ isPost: 'true', run: RUN_ID })
+    markMainEnded()
+    expect(savedState(file)).toEqual({ isPost: 'true', run: '' })
+  })
+})
+
+describe('post', () => {
+  it("removes the containers labelled with a killed main's run, with their anonymous volumes", () => {
+    const { bin, calls } = fakeDocker()
+    process.env.STATE_run = '4242-a1b2c3'
+    sweepLeftovers(bin)
+    expect(calls()).toEqual([
+      `ps --all --quiet --filter label=${CONTAINER_LABEL}=4242-a1b2c3`,
+      'rm --force --volumes 0123456789ab ba9876543210'
+    ])
+    expect(out).toContain('removed 2 container(s) the main step left when it was stopped')
+  })
+
+  it.each([
+    ['main ended by itself', ''],
+    ['no main ran', undefined],
+    ['a value no run has', '4242-a1b2c3 --filter=x'],
+    ['a label filter of its own', 'label=other']
+  ])('asks the engine nothing when %s', (_, state) => {
+    const { bin, calls } = fakeDocker()
+    if (state !== undefined) process.env.STATE_run = state
+    expect(leftRun()).toBeUndefined()
+    sweepLeftovers(bin)
+    expect(calls()).toEqual([])
+  })
+
+  it("removes nothing of another run's, and says nothing, when the engine lists none", () => {
+    const bin = path.join(dir, 'docker-empty')
+    fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> '${bin}.log'\n`, { mode: 0o755 })
+    expect(removeOwnContainers(bin, '7-000000')).toBe(0)
+    expect(fs.readFileSync(`${bin}.log`, 'utf8')).toBe(`ps --all --quiet --filter label=${CONTAINER_LABEL}=7-000000\n`)
+  })
+
+  it('without a docker CLI, goes on', () => {
+    process.env.STATE_run = '4242-a1b2c3'
+    expect(() => sweepLeftovers(path.join(dir, 'no-such-docker'))).not.toThrow()
+  })
+})
