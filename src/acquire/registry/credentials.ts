@@ -106,7 +106,8 @@ export async function fromHelper(name: string, registry: string, debug: Debug): 
   const program = `docker-credential-${name}`
   let r
   try {
-    r = await runCommand(program, ['get'], { timeout: 30, input: Buffer.from(serverName(registry)) })
+    // found on PATH as this process has it now
+    r = await runCommand(program, ['get'], { timeout: 30, input: Buffer.from(serverName(registry)), env: process.env })
   } catch (err) {
     debug(`credential helper ${program} could not be run (${shown((err as Error).message)})`)
     return undefined
