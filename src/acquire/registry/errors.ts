@@ -46,7 +46,12 @@ export function registrySays(body: Buffer): string {
 export function statusError(status: number, what: string, body: Buffer): RegistryError {
   const says = registrySays(body)
   const detail = `${what}: HTTP ${status}${says ? ` (${says})` : ''}`
-  if (status === 401 || status === 403) return new RegistryError('denied', `${detail}. The registry denied access`)
+  if (status === 401 || status === 403) {
+    return new RegistryError(
+      'denied',
+      `${detail}. The registry denied access: for a private image, log in first (docker/login-action) so the Docker config has its credentials`
+    )
+  }
   if (status === 404) return new RegistryError('not-found', `${detail}. The registry has no such image or content`)
   const transient = status === 429 || status === 408 || status >= 500
   return new RegistryError('refused', detail, transient)
