@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import { hostPlatform } from '../../../src/acquire/elf.js'
 import { IntegrityError, RegistryClient, RegistryError, type PullOptions } from '../../../src/acquire/registry/index.js'
 import { Transport } from '../../../src/acquire/registry/http.js'
+import { InputError } from '../../../src/inputs/validate.js'
 import { FakeRegistry } from './fake-registry.js'
 import { blob, filesFor, platformImage, testImage } from './images.js'
 
@@ -214,6 +215,34 @@ describe('limits and refusals', () => {
     expect(Date.now() - started).toBeLessThan(6000)
   })
 
+  it('ends a body that stalls by the timeout, and leaves no partial file', async () => {
+    const [reg, host] = await serve()
+    reg.hook = (req, res) => {
+      if (!req.url?.includes('/blobs/')) return false
+      res.writeHead(200, { 'content-length': 100_000 })
+      res.write(Buffer.alloc(10))
+      return true // and nothing more
+    }
+    const opts = pullOpts()
+    const started = Date.now()
+    await expect(client({ timeout: 2 }).pull(`${host}/binfmt:v1`, opts)).rejects.toMatchObject({ kind: 'unreachable' })
+    expect(Date.now() - started).toBeLessThan(6000)
+    expect(leftovers(opts.dir)).toEqual([])
+  })
+
+  it('retries a connection reset and goes on', async () => {
+    const [reg, host] = await serve()
+    let resets = 1
+    reg.hook = req => {
+      if (!req.url?.includes('/blobs/') || resets-- <= 0) return false
+      req.socket.destroy()
+      return true
+    }
+    const r = await client().pull(`${host}/binfmt:v1`, pullOpts())
+    expect(contents(r.files)).toEqual(qemuFiles(HOST))
+    expect(resets).toBeLessThan(0)
+  })
+
   it("makes the registry's own words printable and short in the message", async () => {
     const [reg, host] = await serve()
     reg.hook = (_req, res) => {
@@ -330,6 +359,12 @@ describe('a mirror', () => {
     expect(mirror.seen.some(s => s.url.startsWith('/v2/hub/binfmt/blobs/'))).toBe(true)
     // the tag was resolved at the source, the content fetched from the mirror
     expect(src.seen.map(s => s.method + ' ' + s.url)).toEqual([`HEAD /v2/binfmt/manifests/v1`])
+  })
+
+  it('must be a registry host', () => {
+    expect(() => client({ mirror: { host: 'https://mirror.example/../x' } })).toThrow(/the mirror is not a registry host/)
+    expect(() => client({ mirror: { host: 'mirror.example; rm -rf /' } })).toThrow(InputError)
+    expect(() => client({ mirror: { host: 'https://mirror.gcr.io' } })).not.toThrow()
   })
 
   it('is not used for other registries', async () => {

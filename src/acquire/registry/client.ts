@@ -64,7 +64,7 @@ export interface PullResult {
   mirrorFailure?: string
 }
 
-const MIRROR = /^(?:https?:\/\/)?((?:[a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\])(?::\d{1,5})?)((?:\/[a-z0-9._-]+)*)\/?$/
+const MIRROR = /^(?:https?:\/\/)?((?:[a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\])(?::\d{1,5})?)((?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)\/?$/
 
 export class RegistryClient {
   private readonly transport = new Transport()

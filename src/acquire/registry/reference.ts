@@ -71,6 +71,6 @@ export function isLoopback(host: string): boolean {
   const name = hostname(host).toLowerCase()
   if (name === 'localhost') return true
   if (isIP(name) === 4) return name.startsWith('127.')
-  if (isIP(name) === 6) return /^(?:0{0,4}:){2,7}0{0,3}1$|^::1$/.test(name)
+  if (isIP(name) === 6) return /^(?:0{0,4}:){2,7}0{0,3}1$/.test(name)
   return false
 }
