@@ -6,6 +6,6 @@ export default {
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: { '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json' }] },
   testMatch: ['**/__tests__/**/*.test.ts'],
-  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/__tests__/userns/', '/__tests__/e2e/'],
+  testPathIgnorePatterns: ['/node_modules/', '/dist/', '/__tests__/userns/', '/__tests__/e2e/', '/__tests__/integration/'],
   collectCoverageFrom: ['src/**/*.ts']
 }
