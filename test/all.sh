@@ -83,8 +83,14 @@ unshare --user --map-root-user --mount --fork env NODE_OPTIONS=--experimental-vm
   --coverage --coverageReporters=json --coverageDirectory="$results/coverage/userns" 2>&1 | tail -40
 tally_jest "$results/userns.json" "user-namespace tests"
 
+step "integration tests against real services on 127.0.0.1 (registries of their own)"
+NODE_OPTIONS=--experimental-vm-modules npx jest --config jest.integration.config.js --runInBand --json \
+  --outputFile="$results/integration.json" \
+  --coverage --coverageReporters=json --coverageDirectory="$results/coverage/integration" 2>&1 | tail -40
+tally_jest "$results/integration.json" "integration tests"
+
 step "coverage of src/"
-node scripts/coverage.mjs "$results/coverage" "$results/coverage/unit" "$results/coverage/userns"
+node scripts/coverage.mjs "$results/coverage" "$results/coverage/unit" "$results/coverage/userns" "$results/coverage/integration"
 
 # One e2e tier per engine: the bundled action on the Node action.yml names, one jest file per scenario.
 # Each tier's line in the closing summary says which engine, its storage and its counts.

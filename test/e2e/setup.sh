@@ -40,6 +40,9 @@ install_packages() {
   [ -x /usr/bin/qemu-aarch64-static ] || need+=(qemu-user-static)
   [ -x /bin/busybox ] || need+=(busybox-static)
   command -v curl >/dev/null || need+=(curl)
+  command -v openssl >/dev/null || need+=(openssl)
+  command -v socat >/dev/null || need+=(socat)
+  command -v debootstrap >/dev/null || need+=(debootstrap)
   command -v unshare >/dev/null || need+=(util-linux)
   command -v sudo >/dev/null || need+=(sudo)
   local have_foreign=1
