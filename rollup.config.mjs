@@ -9,6 +9,9 @@ import typescript from '@rollup/plugin-typescript'
 import license from 'rollup-plugin-license'
 import { fileURLToPath } from 'node:url'
 
+/** dist/, unless a test builds the bundle elsewhere to run it (SETUP_QEMU_BUNDLE_DIR). */
+const DIR = process.env.SETUP_QEMU_BUNDLE_DIR || 'dist'
+
 /** dist/ is run as ES modules whatever package.json the action's checkout has around it. */
 const moduleType = {
   name: 'module-type',
@@ -44,7 +47,7 @@ export default {
   // core's OIDC client is never called here; kept, it would load an HTTP client (undici) at every start
   treeshake: { moduleSideEffects: id => !id.endsWith('/@actions/core/lib/oidc-utils.js') },
   output: {
-    dir: 'dist',
+    dir: DIR,
     format: 'es',
     entryFileNames: 'index.js',
     chunkFileNames: '[name].js',
@@ -55,7 +58,7 @@ export default {
     if (!harmless(warning)) warn(warning)
   },
   plugins: [
-    typescript({ include: ['src/**/*.ts'], outDir: 'dist', declaration: false, sourceMap: false }),
+    typescript({ include: ['src/**/*.ts'], outDir: DIR, declaration: false, sourceMap: false }),
     undiciOnFirstUse,
     nodeResolve({ preferBuiltins: true }),
     // a require() inside try/catch is bundled like any other: left as it is, it would throw in an ES module
@@ -63,7 +66,7 @@ export default {
     json(),
     // shorter names only: dependencies compare errors by their class's name (the cache client's save race)
     terser({ compress: false, mangle: { keep_classnames: true, keep_fnames: true } }),
-    license({ thirdParty: { output: 'dist/licenses.txt' } }),
+    license({ thirdParty: { output: `${DIR}/licenses.txt` } }),
     moduleType
   ]
 }

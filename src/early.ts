@@ -8,6 +8,7 @@ import * as path from 'node:path'
 import { fingerprint, readEntriesSync } from './binfmt/table.js'
 import { Input, State } from './constants.js'
 import { parsePlatforms } from './inputs/validate.js'
+import { isLinux } from './linux.js'
 import type { Platform } from './platforms.js'
 import { probeHost, type HostProbes } from './probe/run.js'
 import { makeScratchDir } from './scratch.js'
@@ -22,9 +23,15 @@ export interface ProbesInFlight {
   probing: Promise<(HostProbes & { seen: string }) | undefined>
 }
 
-/** Starts the host probes for the platforms input, if it parses; main validates it again and reports. */
-export function startHostProbes(env: NodeJS.ProcessEnv = process.env): ProbesInFlight | undefined {
-  if (isPostStep(env)) return undefined
+/**
+ * Starts the host probes for the platforms input, if it parses; main validates it again and reports.
+ * Nothing starts on a system other than Linux: there the step only says it needs a Linux runner.
+ */
+export function startHostProbes(
+  env: NodeJS.ProcessEnv = process.env,
+  platform: NodeJS.Platform = process.platform
+): ProbesInFlight | undefined {
+  if (isPostStep(env) || !isLinux(platform)) return undefined
   try {
     const requested = parsePlatforms((env[`INPUT_${Input.Platforms.toUpperCase()}`] ?? '').trim() || 'all')
     const scratchDir = makeScratchDir(env)

@@ -1,35 +1,60 @@
 /**
  * Entry point for both steps: main the first time, post when main has marked the state.
- * early.ts comes first: importing it starts the host probes before the toolkit is evaluated.
+ * early.ts comes first: importing it starts the host probes before the toolkit is evaluated (on Linux
+ * only: elsewhere nothing starts, and main fails at once).
  */
 import { isPostStep, probesInFlight } from './early.js'
 import * as core from '@actions/core'
 import { removeOwnContainers } from './engine/leftovers.js'
 import { ended, killAll } from './engine/command.js'
-import { printable } from './log.js'
+import { isLinux, notLinux, runnerOs } from './linux.js'
+import * as log from './log.js'
 import { run } from './main.js'
 import { post } from './post/post.js'
-import { markMainEnded } from './state.js'
+import { markMainEnded, markMainRan } from './state.js'
 
-// a cancelled job: end every command and container this step started rather than leave them running
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    killAll()
-    removeOwnContainers()
-    process.exit(1)
-  })
+function start(): void {
+  // a cancelled job: end every command and container this step started rather than leave them running
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      killAll()
+      removeOwnContainers()
+      process.exit(1)
+    })
+  }
+
+  const isPost = isPostStep()
+  void (isPost ? post() : run(probesInFlight))
+    .catch((err: Error) => core.setFailed(log.printable(err.message)))
+    // a helper container whose work is done is still being removed: wait for that. What still runs then
+    // (a helper started early for a step that failed) is ended, and a container its CLI created but never
+    // started, which --rm does not remove, goes too.
+    .finally(async () => {
+      await ended()
+      if (killAll() > 0) removeOwnContainers()
+      // main got here: it left nothing for post to sweep
+      if (!isPost) markMainEnded()
+      process.exit()
+    })
 }
 
-const isPost = isPostStep()
-void (isPost ? post() : run(probesInFlight))
-  .catch((err: Error) => core.setFailed(printable(err.message)))
-  // a helper container whose work is done is still being removed: wait for that. What still runs then
-  // (a helper started early for a step that failed) is ended, and a container its CLI created but never
-  // started, which --rm does not remove, goes too.
-  .finally(async () => {
-    await ended()
-    if (killAll() > 0) removeOwnContainers()
-    // main got here: it left nothing for post to sweep
-    if (!isPost) markMainEnded()
-    process.exit()
-  })
+/**
+ * Not Linux: main fails with the one error that says what to do, and marks the state so that post
+ * knows it is post. Post then only says why it has nothing to do: a second failure for the same cause
+ * would add nothing but noise.
+ */
+function refuse(): void {
+  if (isPostStep()) {
+    log.info(`nothing to clean up or save: the main step did not run on this ${runnerOs()} runner`)
+    return
+  }
+  core.setFailed(notLinux())
+  try {
+    markMainRan()
+  } catch {
+    // no state file to write to: post then fails with the same message, which is still the right one
+  }
+}
+
+if (isLinux()) start()
+else refuse()

@@ -16,7 +16,7 @@ export const printable = (text: string): string =>
 export const html = (text: string): string => printable(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)
 
 export const info = (message: string): void => core.info(printable(message))
-export const notice = (message: string): void => core.notice(printable(message))
+export const notice = (message: string, props?: core.AnnotationProperties): void => core.notice(printable(message), props)
 export const warning = (message: string, props?: core.AnnotationProperties): void => core.warning(printable(message), props)
 export const error = (message: string, props?: core.AnnotationProperties): void => core.error(printable(message), props)
 export const debug = (message: string): void => core.debug(printable(message))

@@ -38,6 +38,22 @@ describe('an engine CLI that is not Docker', () => {
     )
     await expect(new Docker(60, bin).info()).rejects.toThrow(/^the Docker daemon is not reachable/)
   })
+
+  it('a socket this user may not open is said to be a permission problem, with what to do, not a daemon to start', async () => {
+    const bin = cli(
+      'no-permission',
+      `echo 'permission denied while trying to connect to the docker API at unix:///var/run/docker.sock' >&2; exit 1`,
+      'Docker version 29.1.3, build f52814d'
+    )
+    const err = await new Docker(60, bin).info().catch((e: Error) => e)
+    expect(err).toBeInstanceOf(Error)
+    expect((err as Error).message).toMatch(
+      /^this user may not use the Docker daemon: its socket refused the connection \(permission denied/
+    )
+    expect((err as Error).message).toContain('docker group')
+    expect((err as Error).message).toContain('DOCKER_HOST')
+    expect((err as Error).message).not.toContain('systemctl start')
+  })
 })
 
 describe('what a failed pull says about itself', () => {

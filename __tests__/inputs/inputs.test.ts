@@ -74,14 +74,29 @@ describe('readInputs: INPUT_* in, typed inputs out', () => {
 describe('readInputs: the exact error for a bad value', () => {
   it.each([
     [{ platforms: 'arm65' }, /^unknown platform "arm65"\. Accepted: all, amd64, /],
-    [{ platforms: 'a'.repeat(2049) }, /^input platforms is longer than 2048 characters$/],
-    [{ image: 'busybox;id' }, /^input image is not an image reference: "busybox;id"$/],
-    [{ 'helper-image': '$(id)' }, /^input helper-image is not an image reference: "\$\(id\)"$/],
-    [{ image: `${pinned}\n--privileged` }, /^input image contains a control character or line break$/],
+    [
+      { platforms: 'a'.repeat(2049) },
+      /^input platforms is longer than 2048 characters, more than any value it takes: shorten it$/
+    ],
+    [
+      { image: 'busybox;id' },
+      /^input image is not an image reference: "busybox;id": it has a character no reference can have \(";"\)\. Write it as /
+    ],
+    [
+      { 'helper-image': 'ghcr.io/MyOrg/busybox' },
+      /^input helper-image is not an image reference: "ghcr.io\/MyOrg\/busybox": its repository path has upper-case letters \("MyOrg"\), and registries take lower case only: write "myorg"\. Write it as /
+    ],
+    [
+      { image: `${pinned}\n--privileged` },
+      /^input image contains a control character or line break: write it on one line \(only platforms may have several\)$/
+    ],
     [{ reset: 'yes' }, /^input reset must be true or false, got "yes"$/],
     [{ privileged: 'maybe' }, /^input privileged must be one of auto, true, false, got "maybe"$/],
     [{ source: 'ftp' }, /^input source must be one of image, download, got "ftp"$/],
-    [{ 'download-url': 'file:///etc/passwd' }, /^input download-url must be an http or https URL, got file:$/],
+    [
+      { 'download-url': 'file:///etc/passwd' },
+      /^input download-url must be an http or https URL, got file: \(nothing else is downloaded\)$/
+    ],
     [{ 'download-sha256': 'xyz' }, /^input download-sha256 must be 64 hexadecimal digits \(a SHA-256\), got "xyz"$/],
     [{ timeout: '-1' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "-1"$/],
     [{ timeout: '0' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "0"$/]

@@ -1,5 +1,12 @@
 import { describe, expect, it } from '@jest/globals'
-import { InputError, parsePlatforms, validateImage, validateSha256, validateUrl } from '../../src/inputs/validate.js'
+import {
+  InputError,
+  parsePlatforms,
+  referenceProblem,
+  validateImage,
+  validateSha256,
+  validateUrl
+} from '../../src/inputs/validate.js'
 import { PLATFORMS, byArch, fromNodeArch } from '../../src/platforms.js'
 
 const archs = (v: string): string[] | 'all' => {
@@ -61,10 +68,75 @@ describe('reference validation', () => {
     'mirror.gcr.io/library/busybox@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e'
   ])('accepts %s', ref => expect(validateImage('image', ref)).toBe(ref))
 
-  it.each(['', 'Busybox', 'busybox;id', 'busybox:tag with space', '-v/:/host', 'busybox@sha256:abc', 'a:b:c'])(
-    'refuses %j',
-    ref => expect(() => validateImage('image', ref)).toThrow(/not an image reference/)
-  )
+  const HEX = 'bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e'
+
+  it.each([
+    'docker.io/tonistiigi/binfmt:qemu-v10.2.3-68@sha256:400a4873b838d1b89194d982c45e5fb3cda4593fbfd7e08a02e76b03b21166f0',
+    'busybox',
+    'busybox:1.37.0',
+    `busybox@sha256:${HEX}`,
+    'ghcr.io/my-org/my_image__x/sub.name:Tag_1.2-rc',
+    'localhost/binfmt',
+    'localhost:5000',
+    '[::1]:5000/binfmt:test',
+    'Registry.Example.com:443/org/binfmt',
+    `library/busybox:_x@sha256:${HEX}`
+  ])('has no problem with %s', ref => expect(referenceProblem(ref)).toBeUndefined())
+
+  // every mistake we know people make in an image reference, with the reason the error gives
+  it.each([
+    ['', /^it is empty$/],
+    [`${'a'.repeat(510)}:x1`, /longer than 512 characters/],
+    ['busybox:tag with space', /has a space in it/],
+    ['busybox\t', /has a space in it/],
+    ['https://ghcr.io/org/binfmt', /starts with https:\/\/.*leave that out/],
+    ['docker://busybox', /starts with docker:\/\//],
+    ['busybox;id', /a character no reference can have \(";"\)/],
+    ['$(id)', /a character no reference can have \("\$"\)/],
+    ['ghcr.io/org/binfmt:1+2', /a character no reference can have \("\+"\)/],
+    ['busybox@sha256:abc', /its digest has 3 hex digits, not 64/],
+    [`busybox@sha256:${HEX}0`, /its digest has 65 hex digits, not 64/],
+    [`busybox@sha256:${HEX.toUpperCase()}`, /hex digits of its digest are upper case/],
+    [`busybox@sha256:${HEX.slice(0, 63)}g`, /its digest has characters that are not hex digits/],
+    [`busybox@sha512:${HEX}${HEX}`, /its digest is "sha512", and only sha256 digests are taken/],
+    [`busybox@${HEX}`, /the digest after "@" has no sha256: in front/],
+    ['busybox@', /the digest after "@" has no sha256: in front/],
+    [`busybox@sha256:${HEX}:1.37.0`, /something follows its digest: a tag goes before the "@"/],
+    [`busybox@sha256:${HEX}@sha256:${HEX}`, /more than one "@"/],
+    ['ghcr.io/MyOrg/binfmt:latest', /upper-case letters \("MyOrg"\).*write "myorg"/],
+    ['docker.io/tonistiigi/Binfmt', /upper-case letters \("Binfmt"\)/],
+    ['Busybox', /upper-case letters \("Busybox"\)/],
+    ['MyOrg/binfmt', /upper-case letters \("MyOrg"\)/],
+    ['docker.io/', /the repository name is missing/],
+    ['ghcr.io/org//binfmt', /repository path has an empty part/],
+    ['/binfmt', /repository path has an empty part/],
+    [':latest', /the repository name is missing/],
+    [`@sha256:${HEX}`, /the repository name is missing/],
+    ['-v/:/host', /"-v" starts or ends with "\.", "_" or "-"/],
+    ['org-/binfmt', /"org-" starts or ends with/],
+    ['busybox.', /"busybox\." starts or ends with/],
+    ['org/my..name', /"my\.\.name" has separators a repository name cannot have/],
+    ['my..org/binfmt', /its registry host "my\.\.org" is not a host name/],
+    ['my___org/binfmt', /"my___org" has separators/],
+    ['a:b:c', /more than one ":" after the name \("a:b:c"\)/],
+    ['busybox:', /the tag after ":" is empty/],
+    ['busybox:-x', /its tag "-x" starts with "-"/],
+    ['busybox:.x', /its tag "\.x" starts with "\."/],
+    [`busybox:${'t'.repeat(129)}`, /its tag is longer than 128 characters/],
+    ['registry.example.com:port/binfmt', /its registry port "port" is not a number/],
+    ['registry.example.com:123456/binfmt', /its registry port "123456" is not a number/],
+    ['-registry.example.com/binfmt', /its registry host "-registry\.example\.com" is not a host name/]
+  ])('refuses %j, saying why', (ref, why) => {
+    expect(referenceProblem(ref)).toMatch(why)
+    expect(() => validateImage('image', ref)).toThrow(InputError)
+    expect(() => validateImage('image', ref)).toThrow(/^input image is not an image reference: ".*": .+\. Write it as /s)
+  })
+
+  it('never has a problem with what the grammar accepts, but an upper-case first part without a dot or port', () => {
+    for (const ref of ['a', 'a/b', 'a.b/c:d', 'a:1/b', 'x/y/z:v@sha256:' + HEX]) expect(referenceProblem(ref)).toBeUndefined()
+    expect(referenceProblem('Org/app')).toMatch(/upper-case/)
+    expect(referenceProblem('Org.example/app')).toBeUndefined()
+  })
 
   it('accepts http(s) URLs with placeholders and refuses others', () => {
     expect(validateUrl('u', 'https://mirror.example/binfmt/{version}/qemu_linux-{arch}.tar.gz')).toContain('{arch}')

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { parseEntry, type Entry } from '../../src/binfmt/entry.js'
-import { cleanupPlan, cleanup as post } from '../../src/post/cleanup.js'
+import { cleanupPlan, mismatch, cleanup as post } from '../../src/post/cleanup.js'
 import type { CleanupState } from '../../src/state.js'
 
 const dir = '/run/setup-qemu/0123456789ab'
@@ -96,10 +96,23 @@ describe('the post step never fails the job, and trusts no state it did not save
     expect(await runPost({ STATE_cleanup: forged, INPUT_CLEANUP: 'false' })).toBe('')
   })
 
-  it('refuses a state whose helper image or privilege is not what the inputs say', async () => {
+  it('refuses a state whose helper image or privilege is not what the inputs say, naming which and both values', async () => {
     const forged = JSON.stringify(state({ helperImage: 'ghcr.io/a/evil', privilege: 'true' }))
-    expect(await runPost({ STATE_cleanup: forged, INPUT_CLEANUP: 'true', INPUT_PRIVILEGED: 'true' })).toMatch(
-      /::warning::cleanup did not finish: the saved cleanup state does not match this step's inputs/
+    const out = await runPost({ STATE_cleanup: forged, INPUT_CLEANUP: 'true', INPUT_PRIVILEGED: 'true' })
+    expect(out).toMatch(
+      /::warning::cleanup did not finish: the saved cleanup state was not used, so nothing was put back: helper-image was ghcr.io\/a\/evil in main and is docker.io\/library\/busybox:1.37.0@sha256:bdf5[0-9a-f]+ now\. /
+    )
+    expect(out).not.toContain('privileged was')
+    expect(out).toContain('Give these inputs values that stay the same for the whole job')
+  })
+
+  it('names both inputs when both differ, and only privilege when only it does', () => {
+    const s = state()
+    expect(mismatch(s, { helperImage: s.helperImage, privileged: 'false' })).toMatch(
+      /^the saved cleanup state was not used, so nothing was put back: privileged was auto in main and is false now\. /
+    )
+    expect(mismatch(s, { helperImage: 'busybox', privileged: 'true' })).toContain(
+      `helper-image was ${s.helperImage} in main and is busybox now, and privileged was auto in main and is true now.`
     )
   })
 })

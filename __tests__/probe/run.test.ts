@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals'
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEntry, registrationLine } from '../../src/binfmt/entry.js'
@@ -81,6 +81,12 @@ describe('the early start', () => {
     expect(startHostProbes(env({ STATE_isPost: 'true' }))).toBeUndefined()
     expect(isPostStep({ STATE_isPost: 'true' })).toBe(true)
     expect(isPostStep({})).toBe(false)
+  })
+
+  it.each(['darwin', 'win32'] as const)('starts nothing on %s: no probe, no scratch directory', platform => {
+    const e = env({ INPUT_PLATFORMS: 'arm64' })
+    expect(startHostProbes(e, platform)).toBeUndefined()
+    expect(readdirSync(e.RUNNER_TEMP ?? '')).toEqual([])
   })
 })
 

@@ -1,7 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
 import {
   FILES,
+  KNOWN_BAD_FILE,
+  addKnownBad,
+  formatKnownBad,
   mentions,
+  readKnownBad,
   readPins,
   replaceRef,
   replaceVersion,
@@ -10,6 +14,7 @@ import {
   runnerTarballArch,
   splitRef
 } from '../../scripts/ci/pins.mjs'
+import { KNOWN_BAD_QEMU } from '../../src/acquire/known-bad-qemu.js'
 import { fixture, readRepo } from './helpers.js'
 
 const IMAGE =
@@ -126,5 +131,35 @@ describe('splitRef and runnerTarballArch', () => {
   it('split a pinned reference, and map RUNNER_ARCH to the tarballs naming', () => {
     expect(splitRef(HELPER)).toEqual({ name: 'docker.io/library/busybox:1.37.0', digest: HELPER.split('@')[1] })
     expect(['X64', 'ARM64', 'ARM', 'X86', 'RISCV'].map(runnerTarballArch)).toEqual(['amd64', 'arm64', 'arm-v7', '386', undefined])
+  })
+})
+
+describe('the known-bad QEMU table', () => {
+  const real = readRepo(KNOWN_BAD_FILE)
+  const row = {
+    from: '11.0.0',
+    below: '11.0.2',
+    severity: 'warning' as const,
+    reason: "QEMU 11.0.0 and 11.0.1 break someone's build",
+    link: 'https://github.com/example/qemu/issues/1'
+  }
+
+  it('reads, row by row, what the action itself uses', () => expect(readKnownBad(real)).toEqual(KNOWN_BAD_QEMU))
+
+  it('takes a row at the end, in the same format, and reads it back', () => {
+    const out = addKnownBad(real, row)
+    expect(readKnownBad(out)).toEqual([...KNOWN_BAD_QEMU, row])
+    expect(out).toContain(`${formatKnownBad(row)}\n]`)
+    expect(out.replace(`,\n${formatKnownBad(row)}`, '')).toBe(real)
+  })
+
+  it('refuses a row twice, and rows that are not well-formed', () => {
+    expect(() => addKnownBad(addKnownBad(real, row), row)).toThrow(
+      'already has a row for https://github.com/example/qemu/issues/1'
+    )
+    expect(() => addKnownBad(real, { ...row, below: '11' })).toThrow('below must be a QEMU version X.Y.Z')
+    expect(() => addKnownBad(real, { ...row, link: 'http://x' })).toThrow('link must be an https URL')
+    expect(() => addKnownBad(real, { ...row, severity: 'fatal' as 'warning' })).toThrow('severity must be warning or notice')
+    expect(() => addKnownBad(real, { ...row, from: undefined, below: undefined })).toThrow('give from, below or both')
   })
 })

@@ -42,49 +42,49 @@ describe('why a probe failed', () => {
       { ok: false, error: 'exec failed' },
       undefined,
       undefined,
-      'no handler: nothing registered claims its binaries'
+      'no handler: nothing registered claims its binaries; if this step registered it, something removed it since (another job?): run the step again'
     ],
     [
       'a disabled entry',
       { ok: false, error: 'exec failed' },
       undefined,
       { ...p, enabled: false },
-      'no handler: the entry qemu-riscv64 is disabled'
+      'no handler: the entry qemu-riscv64 is disabled; run the step again, which replaces a disabled entry'
     ],
     [
       'an F interpreter that cannot be opened',
       { ok: false, error: 'interpreter missing' },
       f,
       f,
-      'interpreter missing: /usr/bin/qemu-riscv64 cannot be started (a dynamic emulator whose loader is missing?)'
+      "interpreter missing: /usr/bin/qemu-riscv64 cannot be started (a dynamic emulator whose loader is missing?); use static emulators built for this runner's arch, such as the default image's"
     ],
     [
       'a handler without F',
       { ok: false, error: 'interpreter missing' },
       p,
       p,
-      'handler without F: qemu-riscv64 points at /usr/libexec/riscv64-binfmt-P, which does not exist here'
+      'handler without F: qemu-riscv64 points at /usr/libexec/riscv64-binfmt-P, which does not exist here; remove that entry (reset: true removes qemu-* ones), and this step registers one with F'
     ],
     [
       'an emulator that crashed',
       { ok: false, error: 'crashed', detail: 'killed by signal 11' },
       f,
       f,
-      'the emulator crashed (killed by signal 11)'
+      'the emulator crashed (killed by signal 11); this QEMU cannot run its programs: use the default image, or another QEMU build'
     ],
     [
       'an emulator that ran and exited 127 itself',
       { ok: false, error: 'wrong exit code', detail: 'exit code 127, expected 42' },
       f,
       f,
-      'the emulator /usr/bin/qemu-riscv64 ran and exited with its own error (exit code 127, expected 42)'
+      'the emulator /usr/bin/qemu-riscv64 ran and exited with its own error (exit code 127, expected 42); this QEMU cannot run its programs: use the default image, or another QEMU build'
     ],
     [
       'an emulator for another host',
       { ok: false, error: 'exec failed', detail: 'the kernel refused to run it' },
       f,
       f,
-      'the kernel refused to run /usr/bin/qemu-riscv64 (the kernel refused to run it): an emulator built for another host, or on a noexec mount'
+      "the kernel refused to run /usr/bin/qemu-riscv64 (the kernel refused to run it): an emulator built for another host, or on a noexec mount; use static emulators built for this runner's arch, such as the default image's"
     ]
   ] as const)('%s', (_, result, handler, own, why) => expect(explain(result, handler, own)).toBe(why))
 })

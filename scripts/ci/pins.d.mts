@@ -21,3 +21,14 @@ export declare function replaceRef(text: string, oldRef: string, newRef: string)
 export declare function replaceVersion(text: string, oldVersion: string, newVersion: string): { text: string; count: number }
 export declare function mentions(text: string, version: string): number[]
 export declare function runnerTarballArch(runnerArch: string | undefined): string | undefined
+export interface KnownBadRow {
+  from?: string
+  below?: string
+  severity: 'warning' | 'notice'
+  reason: string
+  link: string
+}
+export declare const KNOWN_BAD_FILE: string
+export declare function readKnownBad(text: string): KnownBadRow[]
+export declare function formatKnownBad(row: KnownBadRow): string
+export declare function addKnownBad(text: string, row: KnownBadRow): string

@@ -142,3 +142,59 @@ export function mentions(text, version) {
 export function runnerTarballArch(runnerArch) {
   return { X64: 'amd64', ARM64: 'arm64', ARM: 'arm-v7', X86: '386' }[runnerArch]
 }
+
+/** The known-bad QEMU table, one row a line (see its header). */
+export const KNOWN_BAD_FILE = 'src/acquire/known-bad-qemu.ts'
+
+const KNOWN_BAD_TABLE = /(export const KNOWN_BAD_QEMU: readonly KnownBadQemu\[\] = \[\n)([\s\S]*?)(\n\])/g
+const KNOWN_BAD_FIELDS = ['from', 'below', 'severity', 'reason', 'link']
+const FIELD = /(\w+): ('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")/g
+const QEMU_VERSION = /^\d+\.\d+\.\d+$/
+
+/** A row checked: known fields only, versions X.Y.Z, a severity, a reason and an https link. */
+function checkKnownBad(row, where) {
+  for (const k of Object.keys(row)) if (!KNOWN_BAD_FIELDS.includes(k)) throw new Error(`${where}: unknown field ${k}`)
+  for (const k of ['from', 'below']) {
+    if (row[k] !== undefined && !QEMU_VERSION.test(row[k])) throw new Error(`${where}: ${k} must be a QEMU version X.Y.Z`)
+  }
+  if (row.from === undefined && row.below === undefined) throw new Error(`${where}: give from, below or both`)
+  if (!['warning', 'notice'].includes(row.severity)) throw new Error(`${where}: severity must be warning or notice`)
+  if (!row.reason) throw new Error(`${where}: no reason`)
+  if (!/^https:\/\/\S+$/.test(row.link ?? '')) throw new Error(`${where}: link must be an https URL`)
+  return row
+}
+
+const unquote = q => (q.startsWith('"') ? JSON.parse(q) : q.slice(1, -1).replace(/\\(.)/g, '$1'))
+const quote = v => (v.includes("'") ? JSON.stringify(v) : `'${v.replace(/\\/g, '\\\\')}'`)
+
+/** The rows of the known-bad QEMU table, as the source holds them. */
+export function readKnownBad(text) {
+  const body = only(text, KNOWN_BAD_TABLE, 'the KNOWN_BAD_QEMU table', KNOWN_BAD_FILE)[2]
+  return body
+    .split('\n')
+    .filter(l => l.trim() !== '')
+    .map(l => {
+      if (!/^\s*\{.*\},?\s*$/.test(l)) throw new Error(`${KNOWN_BAD_FILE}: cannot read this KNOWN_BAD_QEMU row: ${l.trim()}`)
+      const row = Object.fromEntries([...l.matchAll(FIELD)].map(m => [m[1], unquote(m[2])]))
+      return checkKnownBad(row, KNOWN_BAD_FILE)
+    })
+}
+
+/** One row of the known-bad table, as the source writes it. */
+export const formatKnownBad = row =>
+  `  { ${KNOWN_BAD_FIELDS.filter(k => row[k] !== undefined)
+    .map(k => `${k}: ${quote(row[k])}`)
+    .join(', ')} }`
+
+/** The source with one more known-bad row at the end of the table; a row for the same versions and link is refused. */
+export function addKnownBad(text, row) {
+  checkKnownBad(row, 'the new row')
+  const rows = readKnownBad(text)
+  if (rows.some(r => r.from === row.from && r.below === row.below && r.link === row.link)) {
+    throw new Error(`${KNOWN_BAD_FILE}: it already has a row for ${row.link}`)
+  }
+  return text.replace(
+    KNOWN_BAD_TABLE,
+    (_, head, body, tail) => `${head}${body.replace(/,?\s*$/, ',')}\n${formatKnownBad(row)}${tail}`
+  )
+}

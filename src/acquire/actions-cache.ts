@@ -189,7 +189,10 @@ export class ActionsCache {
     await fs.rename(path.join(parent, STAGE.emulators), path.join(own, STAGE.emulators))
     const emulators = await checkEntry(path.join(own, STAGE.emulators), this.sourceKey)
     if (typeof emulators === 'string') {
-      log.warning(`the Actions cache entry ${this.keys.emulators} is ignored: ${emulators}. Fetching as usual.`)
+      log.warning(
+        `the Actions cache entry ${this.keys.emulators} is ignored: ${emulators}. Fetching as usual. It keeps its key ` +
+          `until it is deleted (gh cache delete ${this.keys.emulators}) or evicted, and no job can save a good one meanwhile.`
+      )
       return undefined
     }
     log.info(`restored the emulators from the Actions cache (${this.keys.emulators})`)
@@ -205,7 +208,10 @@ export class ActionsCache {
       .then(t => JSON.parse(t) as { image?: unknown; id?: unknown })
       .catch(() => undefined)
     if (!meta || meta.image !== this.helperImage || typeof meta.id !== 'string' || !/^sha256:[0-9a-f]{64}$/.test(meta.id)) {
-      log.warning(`the Actions cache entry ${this.keys.helper} is ignored: its metadata names another image. Pulling it.`)
+      log.warning(
+        `the Actions cache entry ${this.keys.helper} is ignored: its metadata names another image. Pulling it. ` +
+          `Delete the entry (gh cache delete ${this.keys.helper}) so that a later job can save a good one.`
+      )
       return undefined
     }
     // loading what the engine already has costs less than asking first costs a job that lacks it
@@ -317,7 +323,12 @@ async function stageEmulators(state: SaveState, dir: string): Promise<boolean> {
     return false
   }
   const problem = await exportEntry(entry, names, dir)
-  if (problem) log.warning(`the emulators are not saved to the Actions cache: in the tool cache, ${problem}`)
+  if (problem) {
+    log.warning(
+      `the emulators are not saved to the Actions cache: in the tool cache, ${problem}. The next job fetches them ` +
+        'again; if this repeats, check what else writes to RUNNER_TOOL_CACHE during the job.'
+    )
+  }
   return !problem
 }
 

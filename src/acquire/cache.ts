@@ -217,7 +217,10 @@ export async function storeInCache(e: Emulators, complete: boolean): Promise<Emu
   try {
     log.info(await publish(e, complete, hostPlatform()))
   } catch (err) {
-    log.warning(`could not keep the emulators in the tool cache (${(err as Error).message}); the next run fetches them again`)
+    log.warning(
+      `could not keep the emulators in the tool cache (${(err as Error).message}); the next run fetches them again. ` +
+        "Check that RUNNER_TOOL_CACHE is set and that the runner's user can write there."
+    )
   }
   return e
 }

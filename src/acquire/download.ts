@@ -94,20 +94,40 @@ export class DownloadSource implements EmulatorSource {
 
     // extract only what is asked for (and what the cache already had, so the cache only grows)
     const listing = await runCommand('tar', ['-tzf', file], { timeout: 120 })
-    if (listing.exitCode !== 0) throw new Error(`${this.from} is not a .tar.gz: ${listing.stderr.trim()}`)
+    if (listing.exitCode !== 0) {
+      throw new Error(
+        `${this.from} is not a .tar.gz (${listing.stderr.trim()}), though it matched its checksum: point download-url ` +
+          'and download-sha256 at a release tarball of flat qemu-<cpu> files.'
+      )
+    }
     const keep = wanted === 'all' ? 'all' : PLATFORMS.filter(p => wanted.includes(p) || cached?.archs.has(p.arch))
     const members = selectMembers(listing.stdout.split('\n'), keep)
-    if (members.length === 0) throw new Error(`${this.from} holds no qemu-<cpu> emulator that was asked for`)
+    if (members.length === 0) {
+      throw new Error(
+        `${this.from} holds no qemu-<cpu> emulator for the platforms asked for: use a tarball that has them, or ask ` +
+          'only for platforms it has.'
+      )
+    }
     // not tc.extractTar: it puts `-C dir` after the flags, and GNU tar applies -C only to the member
     // names that follow it, so naming members there would extract them into the working directory
     const dir = await fs.mkdtemp(path.join(this.workDir, 'download-'))
     const extracted = await runCommand('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 })
-    if (extracted.exitCode !== 0) throw new Error(`could not extract ${this.from}: ${extracted.stderr.trim()}`)
+    if (extracted.exitCode !== 0) {
+      throw new Error(
+        `could not extract ${this.from} (${extracted.stderr.trim()}). It matched its checksum, so it is the file ` +
+          'download-sha256 names: check that tarball (tar -tzf), and that RUNNER_TEMP has room.'
+      )
+    }
     await fs.rm(file, { force: true })
     await keepOnlyEmulators(dir, 'all')
     await dropForeign(dir, host)
     const has = await emulatorsIn(dir)
-    if (has.size === 0) throw new Error(`${this.from} holds no qemu-<cpu> emulator that runs on this ${host.cpu} host`)
+    if (has.size === 0) {
+      throw new Error(
+        `${this.from} holds no qemu-<cpu> emulator that runs on this ${host.cpu} host: use the tarball for this ` +
+          "runner's arch ({arch} in download-url)."
+      )
+    }
     const e: Emulators = {
       dir,
       archs: has,

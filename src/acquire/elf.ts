@@ -10,7 +10,9 @@ export function hostPlatform(nodeArch: string = process.arch): Platform {
   const host = fromNodeArch(nodeArch)
   if (!host) {
     throw new Error(
-      `this host's arch (${nodeArch}) is not in the platform table, so the emulators cannot be checked to be programs for it`
+      `this host's arch (${nodeArch}) is not in the platform table, so the emulators cannot be checked to be programs ` +
+        'for it: run the job on a runner of one of its arches (x86-64, arm64, 32-bit arm or x86, riscv64, ppc64le, s390x, ' +
+        'mips64le, loong64).'
     )
   }
   return host

@@ -79,7 +79,10 @@ export async function dropForeign(dir: string, host: Platform): Promise<void> {
       continue // not in this source
     }
     if (problem) {
-      log.warning(`${emulatorName(p)} is ${problem}: dropped`)
+      log.warning(
+        `${emulatorName(p)} is ${problem}: dropped, so this source does not set up ${p.platforms[0]}. Use an image ` +
+          "or tarball built for this runner's arch (with source: download, check {arch} in download-url)."
+      )
       await fs.rm(file, { force: true })
     }
   }

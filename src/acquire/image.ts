@@ -62,7 +62,12 @@ export class ImageSource implements EmulatorSource {
     await keepOnlyEmulators(dir, 'all')
     await dropForeign(dir, host)
     const has = await emulatorsIn(dir)
-    if (has.size === 0) throw new Error(`image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host`)
+    if (has.size === 0) {
+      throw new Error(
+        `image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host, so there is nothing to register. ` +
+          `Use a tonistiigi/binfmt image (the default) or a mirror of one, or an image with static emulators for ${host.cpu} in /usr/bin.`
+      )
+    }
     const e: Emulators = { dir, archs: has, key, version: await qemuVersion(dir, has), origin: 'image', from: this.from }
     return this.useCache ? storeInCache(e, true) : e
   }

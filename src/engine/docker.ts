@@ -77,8 +77,17 @@ export class Docker implements Engine {
     const out = r.stdout.trim()
     if (r.exitCode !== 0 || !out.startsWith('[')) {
       await this.notDockers(`${r.stderr}\n${out}`)
+      const said = oneLine(r.stderr || out)
+      if (/permission denied/i.test(said)) {
+        // the daemon is there, but its socket is not open to this user
+        throw new Error(
+          `this user may not use the Docker daemon: its socket refused the connection (${said}). Add the runner's ` +
+            'user to the docker group (`sudo usermod -aG docker "$USER"`, then restart the runner service so it ' +
+            'takes effect), run the runner as root, or point DOCKER_HOST at an engine this user may use.'
+        )
+      }
       throw new Error(
-        `the Docker daemon is not reachable (${oneLine(r.stderr || out)}). Start it ` +
+        `the Docker daemon is not reachable (${said}). Start it ` +
           '(`sudo systemctl start docker`), or point DOCKER_HOST at a running engine.'
       )
     }
@@ -158,7 +167,10 @@ export class Docker implements Engine {
           `${what} failed: the image was not found (${why}). Check the name, tag and digest in \`image\` or \`helper-image\`.`
         )
       case 'permanent':
-        throw new PermanentError(`${what} failed: ${why}.`)
+        throw new PermanentError(
+          `${what} failed: ${why}. A retry would get the same answer: check the reference, and that the image has a ` +
+            "variant for this runner's platform."
+        )
       default: {
         const hint = /toomanyrequests|429|rate limit/i.test(r.stderr)
           ? 'The registry is rate-limiting pulls: log in first (docker/login-action), use a mirror, or `source: download`.'
@@ -179,7 +191,12 @@ export class Docker implements Engine {
     }
     await this.pull(ref, platform)
     const id = await this.imageId(ref, platform)
-    if (!id) throw new Error(`the engine has no image ${ref}${platform ? ` for ${platform}` : ''} after pulling it`)
+    if (!id) {
+      throw new Error(
+        `the engine has no image ${ref}${platform ? ` for ${platform}` : ''} after pulling it: the image may have no ` +
+          `variant for ${platform ?? "this runner's platform"}. Use one that has.`
+      )
+    }
     return id
   }
 
@@ -215,10 +232,20 @@ export class Docker implements Engine {
     let id = name
     try {
       const created = await this.call([...args, ref, 'true'])
-      if (created.exitCode !== 0) throw new Error(`could not create a container from ${ref}: ${oneLine(created.stderr)}`)
+      if (created.exitCode !== 0) {
+        throw new Error(
+          `could not create a container from ${ref} to copy the emulators out of it: ${oneLine(created.stderr)}. ` +
+            "Check that the image has a variant for this runner's platform, and that the engine is healthy."
+        )
+      }
       id = created.stdout.trim() || name
       const cp = await this.call(['cp', `${id}:${from}/.`, to])
-      if (cp.exitCode !== 0) throw new Error(`could not copy ${from} out of ${ref}: ${oneLine(cp.stderr)}`)
+      if (cp.exitCode !== 0) {
+        throw new Error(
+          `could not copy ${from} out of ${ref}: ${oneLine(cp.stderr)}. The emulators are taken from ${from}: use a ` +
+            'tonistiigi/binfmt image, or one that keeps its qemu-<cpu> emulators there.'
+        )
+      }
     } finally {
       // also after a failed or timed-out create: the engine may have made the container anyway
       await this.call(['rm', '--force', '--volumes', id]).catch(() => undefined)

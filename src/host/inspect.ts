@@ -206,7 +206,9 @@ async function inspectInEngine(
     const r = look.results.get(own.arch)
     throw new Error(
       `a container on this engine cannot run its own ${own.platforms[0]} probe (${r?.error ?? 'not run'}${r?.detail ? `: ${r.detail}` : ''}), ` +
-        'so nothing it would say about other platforms can be trusted, and nothing was changed.'
+        'so nothing it would say about other platforms can be trusted, and nothing was changed. Check that helper-image ' +
+        "runs on the engine's platform, and that the engine's security policy (seccomp, AppArmor, SELinux) lets its " +
+        'containers run programs they are sent.'
     )
   }
   if (!look.enabled) throw switchedOff()

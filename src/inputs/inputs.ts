@@ -37,9 +37,17 @@ const MAX_LENGTH = 2048
 /** Reads an input; refuses control characters and oversized values before anything else looks at it. */
 function text(name: string, opts: { multiline?: boolean } = {}): string {
   const raw = core.getInput(name)
-  if (raw.length > MAX_LENGTH) throw new InputError(`input ${name} is longer than ${MAX_LENGTH} characters`)
+  if (raw.length > MAX_LENGTH) {
+    throw new InputError(`input ${name} is longer than ${MAX_LENGTH} characters, more than any value it takes: shorten it`)
+  }
   const bad = opts.multiline ? /[\u0000-\u0008\u000b-\u001f\u007f]/ : /[\u0000-\u001f\u007f]/
-  if (bad.test(raw)) throw new InputError(`input ${name} contains a control character or line break`)
+  if (bad.test(raw)) {
+    throw new InputError(
+      opts.multiline
+        ? `input ${name} contains a control character: remove it`
+        : `input ${name} contains a control character or line break: write it on one line (only platforms may have several)`
+    )
+  }
   return raw.trim()
 }
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs'
 import { entryMatches, lineForEntry, type Entry } from '../binfmt/entry.js'
 import { BINFMT_MISC, readEntries } from '../binfmt/table.js'
 import type { EngineView } from '../host/engine-view.js'
-import { readInputs } from '../inputs/inputs.js'
+import { readInputs, type Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
 import { probeHeader } from '../probe/elf.js'
@@ -82,6 +82,25 @@ function report(r: ChangeResult): void {
   else log.info(line)
 }
 
+/** Which input post sees differently from main, with both values, and what to do. */
+export function mismatch(
+  state: Pick<CleanupState, 'helperImage' | 'privilege'>,
+  inputs: Pick<Inputs, 'helperImage' | 'privileged'>
+): string {
+  const differ = [
+    state.helperImage !== inputs.helperImage
+      ? `helper-image was ${state.helperImage} in main and is ${inputs.helperImage} now`
+      : '',
+    state.privilege !== inputs.privileged ? `privileged was ${state.privilege} in main and is ${inputs.privileged} now` : ''
+  ].filter(Boolean)
+  return (
+    `the saved cleanup state was not used, so nothing was put back: ${differ.join(', and ')}. Post uses only what ` +
+    'main recorded with the same inputs, as the helper it starts runs with SYS_ADMIN. Give these inputs values ' +
+    'that stay the same for the whole job (not an expression whose value changes after main), and put the entries ' +
+    'back by hand this time, or let the machine go if it is ephemeral.'
+  )
+}
+
 export async function cleanup(): Promise<void> {
   try {
     const state = readCleanup()
@@ -90,7 +109,7 @@ export async function cleanup(): Promise<void> {
     const inputs = readInputs()
     if (!inputs.cleanup) return
     if (state.helperImage !== inputs.helperImage || state.privilege !== inputs.privileged) {
-      throw new Error("the saved cleanup state does not match this step's inputs, so it was not used")
+      throw new Error(mismatch(state, inputs))
     }
     await core.group('Cleanup', async () => {
       const registrar = forPost(state)
@@ -110,7 +129,10 @@ export async function cleanup(): Promise<void> {
           guardNative([c], native)
           return true
         } catch (err) {
-          log.warning(`not putting back ${c.name}: ${(err as Error).message}`)
+          log.warning(
+            `not putting back ${c.name}, which this run removed: ${(err as Error).message}. It stays removed; if a tool ` +
+              'of yours needs it, have that tool register it again (its package, or its own setup step).'
+          )
           return false
         }
       })

@@ -12,7 +12,7 @@ import { plannedCleanup, saveCleanup } from '../state.js'
 import type { PrivilegeMode } from './helper.js'
 import { changesFor } from './plan.js'
 import type { Prepared } from './prepare.js'
-import type { ChangeResult, Registrar } from './registrar.js'
+import { NativeFormatError, type ChangeResult, type Registrar } from './registrar.js'
 
 /** The entries that were there before and are gone now (read where the table was read). */
 async function lost(host: HostState): Promise<string> {
@@ -29,6 +29,12 @@ async function lost(host: HostState): Promise<string> {
     ? ` binfmt_misc no longer has ${gone.join(', ')}, which ${gone.length > 1 ? 'were' : 'was'} there before this step.`
     : ''
 }
+
+/** The guard checks every change before the first is made; the plan never asks for what it refuses. */
+const GUARD_STOPPED =
+  'Nothing was written: the step stopped before its first change. The plan never registers a platform this host ' +
+  'may run natively, whatever the inputs say, so this stop is a fault in this action: run the step again, and if it ' +
+  'stops here again, report it with this log, and leave that platform out of `platforms` meanwhile.'
 
 export async function register(
   prepared: Prepared,
@@ -78,6 +84,7 @@ export async function register(
   try {
     results = await registrar.apply(changes, protectedPlatforms(host), mounts)
   } catch (err) {
+    if (err instanceof NativeFormatError) throw new Error(`${err.message}. ${GUARD_STOPPED}`)
     throw new Error(
       `${(err as Error).message}${await lost(host)}${inputs.cleanup ? ' The post step puts back what it can.' : ''}`
     )

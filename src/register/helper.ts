@@ -160,7 +160,12 @@ export function parseAnswers(stdout: string): Map<number, { status: ChangeResult
 /** `--mount` splits its value on commas and reads quotes: a path with either cannot be given there. */
 export function bindMount(m: Mount): string[] {
   for (const p of [m.host, m.target]) {
-    if (/[,"]/.test(p)) throw new Error(`cannot show ${p} to the helper container: the path has a comma or a quote`)
+    if (/[,"]/.test(p)) {
+      throw new Error(
+        `cannot show ${p} to the helper container: the path has a comma or a quote, which a bind mount cannot take. ` +
+          'Use a RUNNER_TEMP (or tool cache) whose path has neither.'
+      )
+    }
   }
   return ['--mount', `type=bind,source=${m.host},target=${m.target},readonly`]
 }
@@ -465,7 +470,10 @@ export class HelperRegistrar extends Registrar implements EngineView {
       )
     }
     throw new Error(
-      `the helper container failed (docker run exit code ${r.exitCode}): ${oneLine(r.stderr || r.stdout) || 'no message'}`
+      `the helper container failed (docker run exit code ${r.exitCode}): ${oneLine(r.stderr || r.stdout) || 'no message'}. ` +
+        'That is the engine\'s own message: "no matching manifest" or a platform mismatch means helper-image has no ' +
+        'variant for this runner (busybox has one for each); for anything else, check the engine (`docker info`) and ' +
+        'run the step again.'
     )
   }
 
@@ -500,7 +508,11 @@ export class HelperRegistrar extends Registrar implements EngineView {
         )
       }
       if (/permission denied|not permitted/i.test(mountFail)) return { refused: `mounting binfmt_misc failed: ${mountFail}` }
-      throw new Error(`the helper container could not mount binfmt_misc: ${mountFail}`)
+      throw new Error(
+        `the helper container could not mount binfmt_misc: ${mountFail}. Check that the kernel has binfmt_misc ` +
+          '(`sudo modprobe binfmt_misc`), and mount it on the host before this step ' +
+          '(`sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc`).'
+      )
     }
     if (/^notar$/m.test(r.stdout)) {
       throw new Error(
@@ -509,7 +521,11 @@ export class HelperRegistrar extends Registrar implements EngineView {
       )
     }
     const untar = /^untarfail (.*)$/m.exec(r.stdout)?.[1]
-    if (untar !== undefined) throw new Error(`the helper image ${this.image} could not unpack what was sent to it: ${untar}`)
+    if (untar !== undefined) {
+      throw new Error(
+        `the helper image ${this.image} could not unpack what was sent to it: ${untar}. Use busybox, whose tar reads the stream.`
+      )
+    }
     if (/^nood$/m.test(r.stdout)) {
       throw new Error(`the helper image ${this.image} has no od to report the binfmt_misc table: use busybox`)
     }

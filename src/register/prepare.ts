@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import * as path from 'node:path'
+import { reportKnownBad } from '../acquire/known-bad-qemu.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from '../acquire/source.js'
 import type { HostState } from '../host/inspect.js'
 import type { Inputs } from '../inputs/inputs.js'
@@ -66,6 +67,7 @@ export async function prepare(inputs: Inputs, host: HostState, source: EmulatorS
     const [e] = await Promise.all([source.acquire(wanted), helperReady])
     log.info(`emulators from ${e.origin}: ${e.from}`)
     log.info(`has: ${[...e.archs].join(', ')}${e.version ? ` (QEMU ${e.version})` : ''}`)
+    reportKnownBad(e.version, inputs.source)
     return e
   })
   return planWith(emulators) ?? { decisions: [], emulators, interpreter: () => '' }

@@ -65,7 +65,7 @@ export function guardNative(changes: readonly Change[], protectedPlatforms: read
     if (hijacked) {
       throw new NativeFormatError(
         `refusing to register ${c.name}: it could claim ${hijacked.platforms[0]} binaries, which this host may run ` +
-          'natively, and hijack programs on the machine'
+          "natively, and send the machine's own programs through an emulator"
       )
     }
   }

@@ -71,7 +71,7 @@ export function stepFailure(verdicts: readonly Verdict[], named: (p: Platform) =
     return (
       `${required.length} of ${verdicts.length} requested platforms do not work: ` +
       required.map(v => v.platform.platforms[0]).join(', ') +
-      '. The others are set up and in the platforms output.'
+      '. The others are set up and in the platforms output. The error for each says why, and what to do.'
     )
   }
   if (failed.length > 0 && !verdicts.some(v => v.ok && !v.native)) {

@@ -67,24 +67,30 @@ async function chrootedProbe(probe: string, scratchDir: string): Promise<ProbeRe
 export function explain(result: ProbeResult, handler: Entry | undefined, own: Entry | undefined): string {
   if (!handler) {
     return own && !own.enabled
-      ? `no handler: the entry ${own.name} is disabled`
-      : 'no handler: nothing registered claims its binaries'
+      ? `no handler: the entry ${own.name} is disabled; run the step again, which replaces a disabled entry`
+      : `no handler: nothing registered claims its binaries${CHANGED_MEANWHILE}`
   }
   switch (result.error) {
     case 'interpreter missing':
       return handler.flags.includes('F')
-        ? `interpreter missing: ${handler.interpreter} cannot be started (a dynamic emulator whose loader is missing?)`
-        : `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here`
+        ? `interpreter missing: ${handler.interpreter} cannot be started (a dynamic emulator whose loader is missing?)${STATIC}`
+        : `handler without F: ${handler.name} points at ${handler.interpreter}, which does not exist here${WITHOUT_F}`
     case 'exec failed':
-      return `the kernel refused to run ${handler.interpreter} (${result.detail ?? 'exec failed'}): an emulator built for another host, or on a noexec mount`
+      return `the kernel refused to run ${handler.interpreter} (${result.detail ?? 'exec failed'}): an emulator built for another host, or on a noexec mount${STATIC}`
     case 'wrong exit code':
-      return `the emulator ${handler.interpreter} ran and exited with its own error (${result.detail})`
+      return `the emulator ${handler.interpreter} ran and exited with its own error (${result.detail})${ANOTHER_BUILD}`
     case 'crashed':
-      return `the emulator crashed (${result.detail})`
+      return `the emulator crashed (${result.detail})${ANOTHER_BUILD}`
     default:
       return `${result.error ?? 'failed'}${result.detail ? `: ${result.detail}` : ''}`
   }
 }
+
+// what to do, after each reason a probe gives
+const CHANGED_MEANWHILE = '; if this step registered it, something removed it since (another job?): run the step again'
+const WITHOUT_F = '; remove that entry (reset: true removes qemu-* ones), and this step registers one with F'
+const STATIC = "; use static emulators built for this runner's arch, such as the default image's"
+const ANOTHER_BUILD = '; this QEMU cannot run its programs: use the default image, or another QEMU build'
 
 async function verifyOne(
   p: Platform,
@@ -104,7 +110,7 @@ async function verifyOne(
       native: false,
       ok: false,
       how: 'probe on the host',
-      reason: `handler without F: ${handler.name} works on the host only; containers and BuildKit cannot open ${handler.interpreter}`
+      reason: `handler without F: ${handler.name} works on the host only; containers and BuildKit cannot open ${handler.interpreter}${WITHOUT_F}`
     }
   }
   if (!(await visible(handler.interpreter))) {
@@ -118,7 +124,7 @@ async function verifyOne(
   if (chrooted.ok) return { platform: p, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }
   const reason =
     chrooted.error === 'interpreter missing' || chrooted.error === 'exec failed'
-      ? `the emulator ${handler.interpreter} could not be started in an empty root, as containers start it (${chrooted.detail ?? chrooted.error})`
+      ? `the emulator ${handler.interpreter} could not be started in an empty root, as containers start it (${chrooted.detail ?? chrooted.error})${STATIC}`
       : explain(chrooted, handler, own)
   return { platform: p, native: false, ok: false, how: 'probe chrooted into an empty directory', reason }
 }
