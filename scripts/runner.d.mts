@@ -5,7 +5,7 @@ export declare function readRecords(file: string): Record<string, string>
 export declare function binfmtSnapshot(dir?: string): string
 /** The Node action.yml runs the action on, from npm's node-linux-<arch> package. */
 export declare function actionNode(): { path: string; version: string }
-export declare function containerJob(user: string, dir: string): string[]
+export declare function containerJob(user: string, dir: string, keep?: string[]): string[]
 
 export interface RunOptions {
   dir?: string

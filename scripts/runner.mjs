@@ -72,17 +72,18 @@ export function binfmtSnapshot(dir = '/proc/sys/fs/binfmt_misc') {
 
 /**
  * The `wrap` for a step run as a container job sees the machine (test/e2e/container-job.sh): its own
- * mount namespace with a private /tmp, no binfmt_misc, as user. The run's directory, the action itself and
- * the Node that runs it stay visible, even where they are under /tmp.
+ * mount namespace with a private /tmp, no binfmt_misc, as user. The run's directory, the action itself,
+ * the Node that runs it and the directories in `keep` (a volume the job shares with a sidecar) stay
+ * visible, even where they are under /tmp.
  */
-export const containerJob = (user, dir) => [
+export const containerJob = (user, dir, keep = []) => [
   'unshare',
   '--mount',
   '--propagation',
   'private',
   path.join(ROOT, 'test/e2e/container-job.sh'),
   user,
-  [dir, path.dirname(ACTION), path.dirname(path.dirname((node ??= actionNode()).path))].join(':')
+  [dir, path.dirname(ACTION), path.dirname(path.dirname((node ??= actionNode()).path)), ...keep].join(':')
 ]
 
 function spawnStep(command, env, logFile, timeoutMs) {

@@ -30,6 +30,8 @@ useHost()
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const USER = 'qemu-e2e-nosudo'
 const PLATFORMS = ['linux/arm64', 'linux/s390x', 'linux/ppc64le']
+/** the socket of a sidecar engine, in a directory shared with it (the dind tier) */
+const SIDECAR = process.env.E2E_SIDECAR_SOCKET
 
 /** Runs the bundled action as a container job would (see test/e2e/container-job.sh). */
 function actInContainerJob(
@@ -50,7 +52,8 @@ function actInContainerJob(
     inputs,
     ...options,
     env: { RUNNER_TEMP: '/tmp/runner/temp', RUNNER_TOOL_CACHE: '/tmp/runner/toolcache', ...options.env },
-    wrap: containerJob(USER, dir),
+    // the directory shared with a sidecar engine is a volume of the job's, as in an ARC pod
+    wrap: containerJob(USER, dir, SIDECAR ? [path.dirname(SIDECAR)] : []),
     timeoutMs: 300_000
   })
 }
@@ -78,16 +81,14 @@ type Reach = 'socket' | 'tcp' | 'shared'
 const REACHES: [string, Reach][] = [
   ['through the unix socket', 'socket'],
   ['over TCP on 127.0.0.1', 'tcp'],
-  ...(process.env.E2E_SIDECAR_SOCKET
-    ? [['through the socket in a directory shared with the sidecar', 'shared'] as [string, Reach]]
-    : [])
+  ...(SIDECAR ? [['through the socket in a directory shared with the sidecar', 'shared'] as [string, Reach]] : [])
 ]
 
 describe.each(REACHES)('a container job %s', (label, reach) => {
   const overTcp = reach === 'tcp'
   const name = `cjob-${reach === 'socket' ? 'unix' : reach}`
   let fwd: { port: number; child: ChildProcess } | undefined
-  let env: Record<string, string> = reach === 'shared' ? { DOCKER_HOST: `unix://${process.env.E2E_SIDECAR_SOCKET}` } : {}
+  let env: Record<string, string> = reach === 'shared' ? { DOCKER_HOST: `unix://${SIDECAR}` } : {}
   let before = ''
   let main: RunResult
   let again: RunResult
