@@ -127,7 +127,8 @@ async function runAs(name: string, platform: NodeJS.Platform): Promise<Run> {
   const stateFile = path.join(files.files, 'state')
   fs.writeFileSync(`${stateFile}.lf`, fs.readFileSync(stateFile, 'utf8').replace(/\r\n/g, '\n'))
   const state = Object.fromEntries(Object.entries(readRecords(`${stateFile}.lf`)).map(([k, v]) => [`STATE_${k}`, v]))
-  expect(state).toEqual({ STATE_isPost: 'true' })
+  // post is told it is post, and that main left nothing running for it to sweep
+  expect(state).toEqual({ STATE_isPost: 'true', STATE_run: '' })
   const post = await step({ ...env, ...state })
   return {
     main,

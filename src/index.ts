@@ -51,6 +51,8 @@ function refuse(): void {
   core.setFailed(notLinux())
   try {
     markMainRan()
+    // nothing was started: nothing for post to sweep
+    markMainEnded()
   } catch {
     // no state file to write to: post then fails with the same message, which is still the right one
   }
