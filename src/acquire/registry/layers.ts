@@ -159,8 +159,9 @@ export class LayerExtractor {
     for (const l of [...this.links]) if (under(l, p) && !(belowOnly && l === p)) this.links.delete(l)
   }
 
-  private async write(p: string, entry: ReadEntry): Promise<void> {
-    if (this.total + entry.size > this.maxBytes) {
+  /** Where member p goes, with room made for it, once its size is known to fit under the cap. */
+  private async place(p: string, size: number): Promise<string> {
+    if (this.total + size > this.maxBytes) {
       throw new RegistryError(
         'unsupported',
         `the wanted files are more than the ${this.maxBytes} bytes allowed (at ${shown(p, 120)})`
@@ -169,6 +170,11 @@ export class LayerExtractor {
     const file = this.target(p)
     await this.forget(p, file)
     await fs.mkdir(path.dirname(file), { recursive: true })
+    return file
+  }
+
+  private async write(p: string, entry: ReadEntry): Promise<void> {
+    const file = await this.place(p, entry.size)
     const hash = createHash('sha256')
     let size = 0
     const tap = new Transform({
@@ -197,15 +203,7 @@ export class LayerExtractor {
       this.debug(`${shown(p, 120)} is a hard link to ${shown(linkpath, 120)}, which is not a file taken here: not taken`)
       return
     }
-    if (this.total + from.out.size > this.maxBytes) {
-      throw new RegistryError(
-        'unsupported',
-        `the wanted files are more than the ${this.maxBytes} bytes allowed (at ${shown(p, 120)})`
-      )
-    }
-    const file = this.target(p)
-    await this.forget(p, file)
-    await fs.mkdir(path.dirname(file), { recursive: true })
+    const file = await this.place(p, from.out.size)
     await fs.copyFile(from.out.file, file, fs.constants.COPYFILE_EXCL)
     await fs.chmod(file, (await fs.stat(from.out.file)).mode & 0o777)
     this.total += from.out.size
