@@ -32,8 +32,9 @@ function start(): void {
     .finally(async () => {
       await ended()
       if (killAll() > 0) removeOwnContainers()
-      // main got here: it left nothing for post to sweep
-      if (!isPost) markMainEnded()
+      // main succeeded: it left nothing for post to sweep. A main that failed may have lost its engine
+      // part-way (a container created and never started, which nothing here could remove): post looks.
+      if (!isPost && process.exitCode !== core.ExitCode.Failure) markMainEnded()
       process.exit()
     })
 }

@@ -67,7 +67,7 @@ describe('post', () => {
       `ps --all --quiet --filter label=${CONTAINER_LABEL}=4242-a1b2c3`,
       'rm --force --volumes 0123456789ab ba9876543210'
     ])
-    expect(out).toContain('removed 2 container(s) the main step left when it was stopped')
+    expect(out).toContain('removed 2 container(s) the main step left behind')
   })
 
   it.each([

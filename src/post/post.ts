@@ -17,12 +17,12 @@ export async function post(): Promise<void> {
   await saveForLater()
 }
 
-/** The containers of a main step stopped before it could remove them, found by its run's label. */
+/** The containers a main step that failed or was stopped could not remove, found by its run's label. */
 export function sweepLeftovers(bin = 'docker'): void {
   const run = leftRun()
   if (!run) return
   const removed = removeOwnContainers(bin, run)
-  if (removed > 0) log.info(`removed ${removed} container(s) the main step left when it was stopped`)
+  if (removed > 0) log.info(`removed ${removed} container(s) the main step left behind`)
 }
 
 async function saveForLater(): Promise<void> {
