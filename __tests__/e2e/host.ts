@@ -102,6 +102,23 @@ export function clearEntries(keep: (name: string) => boolean = () => false): voi
   }
 }
 
+/**
+ * Whether the kernel's binfmt_misc instance outlives every mount of it in this mount namespace: when the
+ * tests run in a namespace of their own (the dind tier), the host's own mount keeps it, and entries a
+ * helper container writes stay. Found by trying, with binfmt_misc not mounted here (left so).
+ */
+export function keptElsewhere(): boolean {
+  const canary = 'setup-qemu-e2e-alive'
+  execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BM])
+  register(`:${canary}:E::sqalive::/nonexistent:`)
+  execFileSync('umount', [BM])
+  execFileSync('mount', ['-t', 'binfmt_misc', 'binfmt_misc', BM])
+  const alive = fs.existsSync(path.join(BM, canary))
+  if (alive) fs.writeFileSync(path.join(BM, canary), '-1')
+  execFileSync('umount', [BM])
+  return alive
+}
+
 /** Registers a line as another tool would. */
 export const register = (line: string): void => fs.writeFileSync(path.join(BM, 'register'), line)
 
