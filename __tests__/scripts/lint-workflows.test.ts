@@ -147,7 +147,7 @@ describe('the repository rules for workflows', () => {
   })
 
   it('report a file they cannot read instead of passing it', () => {
-    expect(rules('a: &anchor 1')).toEqual(['1 yaml'])
+    expect(rules("a: 'unterminated")).toEqual(['1 yaml'])
   })
 })
 

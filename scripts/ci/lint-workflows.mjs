@@ -24,7 +24,7 @@ import * as path from 'node:path'
 import process from 'node:process'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
-import { get, pair, parseYaml, text, toValue } from './yaml.mjs'
+import { get, pair, parseYaml, text, toValue } from './workflow-yaml.mjs'
 import { error, log } from './outputs.mjs'
 
 export const MIN_COOLDOWN_DAYS = 7

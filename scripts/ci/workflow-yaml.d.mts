@@ -1,5 +1,5 @@
-/** Types for yaml.mjs, which stays plain JavaScript so that node runs it with no build. */
-export declare class YamlSubsetError extends Error {
+/** Types for workflow-yaml.mjs, which stays plain JavaScript so that node runs it with no build. */
+export declare class YamlError extends Error {
   line: number
   constructor(line: number, message: string)
 }
@@ -9,24 +9,19 @@ export interface ScalarNode {
   line: number
   value: string | null
   comment?: string
-  headerComment?: string
-  quoted?: boolean
   block?: boolean
 }
 export interface SeqNode {
   kind: 'seq'
   line: number
   items: YamlNode[]
-  flow?: boolean
   comment?: string
-  headerComment?: string
 }
 export interface MapNode {
   kind: 'map'
   line: number
   pairs: { key: string; line: number; value: YamlNode }[]
   comment?: string
-  headerComment?: string
 }
 export type YamlNode = ScalarNode | SeqNode | MapNode
 
