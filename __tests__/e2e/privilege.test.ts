@@ -4,7 +4,7 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import type { RunResult } from '../../scripts/runner.mjs'
-import { IMG, act, clearEntries, entries, useHost } from './host.js'
+import { HELPER, IMG, act, clearEntries, entries, useHost } from './host.js'
 
 useHost()
 
@@ -12,7 +12,7 @@ describe('privileged: true, on an engine that refuses --privileged', () => {
   let r: RunResult
   beforeAll(async () => {
     clearEntries()
-    r = await act('privileged', { platforms: 'arm64', privileged: 'true', ...IMG })
+    r = await act('privileged', { platforms: 'arm64', privileged: 'true', ...IMG, ...HELPER })
   })
 
   it('fails', () => expect(r.rc).toBe(1))
@@ -25,7 +25,9 @@ describe('privileged: true, on an engine that refuses --privileged', () => {
 describe('privileged: false', () => {
   it('uses least privilege only, and works', async () => {
     clearEntries()
-    const r = await act('least', { platforms: 'arm64', privileged: 'false', ...IMG })
+    const r = await act('least', { platforms: 'arm64', privileged: 'false', ...IMG, ...HELPER })
     expect(r.rc).toBe(0)
+    expect(r.mainLog).toContain('registering through a helper container: register-from: container')
+    expect(r.mainLog).toContain('registered through a helper container with --cap-add SYS_ADMIN')
   })
 })
