@@ -123,7 +123,7 @@ export async function forMain(
   scratchDir: string
 ): Promise<{ source: EmulatorSource; registration: Registration }> {
   const docker = engine(inputs.timeout)
-  const facts = await runnerFacts(inputs.registerFrom)
+  const facts = await runnerFacts(inputs.registerFrom, scratchDir)
   // before anything changes: a forced `runner` that cannot work stops here
   const choice = choose(inputs.registerFrom, facts)
   const helper = choice.kind === 'container'

@@ -1,5 +1,13 @@
 import { describe, expect, it } from '@jest/globals'
-import { choiceLine, choose, runnerFacts, throughEngine, type Choice, type RunnerFacts } from '../../src/register/choose.js'
+import {
+  choiceLine,
+  choose,
+  runnerFacts,
+  throughEngine,
+  unfitForEntries,
+  type Choice,
+  type RunnerFacts
+} from '../../src/register/choose.js'
 
 /** A GitHub-hosted runner: an unprivileged user with passwordless sudo, the engine on the local socket. */
 const hosted: RunnerFacts = { root: false, sudo: true, ownUserNamespace: false, dockerCli: true }
@@ -113,15 +121,35 @@ describe('where binfmt_misc is written from', () => {
 
 describe('the facts of this runner', () => {
   it('asks nothing for a helper chosen by the input, nor sudo where the engine is elsewhere', async () => {
-    const elsewhere = await runnerFacts('auto', { DOCKER_HOST: 'tcp://127.0.0.1:1' })
+    const elsewhere = await runnerFacts('auto', '/tmp/s', { DOCKER_HOST: 'tcp://127.0.0.1:1' })
     expect(elsewhere.elsewhere).toBe('DOCKER_HOST is tcp://127.0.0.1:1')
     expect(elsewhere.sudo).toEqual({ why: 'not asked' })
-    expect((await runnerFacts('container', {})).sudo).toEqual({ why: 'not asked' })
+    expect((await runnerFacts('container', '/tmp/s', {})).sudo).toEqual({ why: 'not asked' })
   })
 
   it('knows whether it is root, as this machine says', async () => {
-    const f = await runnerFacts('auto', { DOCKER_CONFIG: '/nonexistent' })
+    const f = await runnerFacts('auto', '/tmp/s', { DOCKER_CONFIG: '/nonexistent' })
     expect(f.root).toBe(process.getuid?.() === 0)
     expect(f.elsewhere).toBeUndefined()
+    expect(f.scratch).toBeUndefined()
+    expect((await runnerFacts('auto', '/my temp/s', { DOCKER_CONFIG: '/nonexistent' })).scratch).toMatch(/has a space/)
+  })
+})
+
+describe("this run's scratch directory, where the runner's entries name the emulators", () => {
+  it('fits where its path can be part of an interpreter path', () => {
+    expect(unfitForEntries('/home/runner/work/_temp/setup-qemu-AbC123')).toBeUndefined()
+    expect(unfitForEntries('/opt/my runner/_temp/setup-qemu-AbC123')).toMatch(/has a space, a colon or a backslash/)
+    expect(unfitForEntries('/c:/temp/setup-qemu-AbC123')).toMatch(/colon/)
+    expect(unfitForEntries(`/${'x'.repeat(100)}`)).toMatch(/too long to name emulators in entries \(at most 87 characters\)/)
+  })
+
+  it('sends auto through the helper where it does not fit, and stops a forced runner', () => {
+    const facts = { ...hosted, root: true, scratch: '(/opt/my runner/_temp) has a space' }
+    expect(choose('auto', facts)).toMatchObject({
+      kind: 'container',
+      why: "this run's scratch directory (/opt/my runner/_temp) has a space"
+    })
+    expect(() => choose('runner', facts)).toThrow(/point RUNNER_TEMP at a shorter path without them/)
   })
 })

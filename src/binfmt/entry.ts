@@ -22,7 +22,7 @@ export interface Entry {
 export const FLAGS = 'POCF'
 
 const MAX_LINE = 1920
-const MAX_INTERPRETER = 127
+export const MAX_INTERPRETER = 127
 
 export function defaultMask(p: Platform): Buffer {
   const mask = Buffer.alloc(20, 0xff)

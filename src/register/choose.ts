@@ -7,6 +7,7 @@
  */
 import * as io from '@actions/io'
 import * as fs from 'node:fs'
+import { MAX_INTERPRETER } from '../binfmt/entry.js'
 import { runCommand } from '../engine/command.js'
 import { oneLine } from '../engine/docker.js'
 import { engineElsewhere } from '../engine/endpoint.js'
@@ -28,6 +29,8 @@ export interface RunnerFacts {
   ownUserNamespace: boolean
   /** a docker CLI is on PATH */
   dockerCli: boolean
+  /** why an entry could not name an emulator under this run's scratch directory, where it could not */
+  scratch?: string
 }
 
 export interface Choice {
@@ -66,6 +69,11 @@ export function choose(from: RegisterFrom, f: RunnerFacts): Choice {
     if (forced) throw cannot(`This runner is in ${why}`, "run the step in the machine's own user namespace")
     return helper(`this runner is in ${why}`)
   }
+  if (f.scratch) {
+    const why = `this run's scratch directory ${f.scratch}`
+    if (forced) throw cannot(`This run's scratch directory ${f.scratch}`, 'point RUNNER_TEMP at a shorter path without them')
+    return helper(why)
+  }
   const mark = forced ? ' (register-from: runner)' : ''
   if (f.root) return { kind: 'runner', why: `root${mark}`, sudo: false, forced }
   if (f.sudo === true) return { kind: 'runner', why: `passwordless sudo${mark}`, sudo: true, forced }
@@ -92,6 +100,25 @@ export function throughEngine(c: Choice, why: string): Choice {
 export const choiceLine = (c: Choice): string =>
   c.kind === 'runner' ? `registering from the runner itself: ${c.why}` : `registering through a helper container: ${c.why}`
 
+/**
+ * Room for what follows the scratch directory in an emulator's path: `download-XXXXXX/qemu-loongarch64`
+ * and the tool cache's snapshots fit; a restored Actions cache entry's path is longer, and one too long
+ * for an entry is refused when the entries are planned, saying so.
+ */
+const EMULATOR_PATH_ROOM = 40
+
+/**
+ * Why the entries could not name emulators under a run's scratch directory, where the runner's own
+ * entries point; undefined when they can. The helper's entries name a short path of its own instead.
+ */
+export function unfitForEntries(dir: string): string | undefined {
+  if (/[:\s\\]/.test(dir)) return `(${dir}) has a space, a colon or a backslash, which an entry's interpreter path cannot have`
+  if (dir.length + EMULATOR_PATH_ROOM > MAX_INTERPRETER) {
+    return `(${dir}) is too long to name emulators in entries (at most ${MAX_INTERPRETER - EMULATOR_PATH_ROOM} characters)`
+  }
+  return undefined
+}
+
 /** `sudo -n true`, with the probes' environment: whether sudo works here without a password, or why not. */
 async function trySudo(): Promise<RunnerFacts['sudo']> {
   const sudo = await io.which('sudo', false)
@@ -115,7 +142,12 @@ function inOwnUserNamespace(): boolean {
 }
 
 /** The facts, each asked only where the choice needs it; nothing here reaches the engine. */
-export async function runnerFacts(from: RegisterFrom, env: NodeJS.ProcessEnv = process.env): Promise<RunnerFacts> {
+export async function runnerFacts(
+  from: RegisterFrom,
+  /** this run's scratch directory, where the runner's entries name the emulators */
+  scratchDir: string,
+  env: NodeJS.ProcessEnv = process.env
+): Promise<RunnerFacts> {
   const root = process.getuid?.() === 0
   const elsewhere = engineElsewhere(env)
   const asks = from !== 'container' && !elsewhere
@@ -123,5 +155,6 @@ export async function runnerFacts(from: RegisterFrom, env: NodeJS.ProcessEnv = p
     asks && !root ? trySudo() : Promise.resolve({ why: 'not asked' }),
     io.which('docker', false).then(p => p !== '')
   ])
-  return { root, sudo, elsewhere, ownUserNamespace: asks && inOwnUserNamespace(), dockerCli }
+  const scratch = asks ? unfitForEntries(scratchDir) : undefined
+  return { root, sudo, elsewhere, ownUserNamespace: asks && inOwnUserNamespace(), dockerCli, ...(scratch ? { scratch } : {}) }
 }
