@@ -44,8 +44,11 @@ const DL = {
 const ASKED = ['linux/arm64', 'linux/s390x']
 const now = (): number => Date.now() / 1000
 
-/** Every program of this machine's usual PATH but the docker CLI, as a directory of links. */
+let withoutDocker: string | undefined
+
+/** Every program of this machine's usual PATH but the docker CLI, as a directory of links (made once). */
 function pathWithoutDocker(): string {
+  if (withoutDocker) return withoutDocker
   const bin = path.join(E2E, 'bin-without-docker')
   fs.rmSync(bin, { recursive: true, force: true })
   fs.mkdirSync(bin, { recursive: true })
@@ -56,6 +59,7 @@ function pathWithoutDocker(): string {
       fs.symlinkSync(path.join(dir, name), path.join(bin, name))
     }
   }
+  withoutDocker = bin
   return bin
 }
 
