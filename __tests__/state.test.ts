@@ -17,6 +17,7 @@ const good: CleanupState = {
   ],
   interpreterDir: '/run/setup-qemu/0123456789ab',
   native: ['amd64', '386'],
+  registrar: 'container',
   helperImage: 'busybox@sha256:' + 'a'.repeat(64),
   privilege: 'auto',
   mode: 'least',
@@ -45,9 +46,30 @@ describe('the cleanup state post is handed', () => {
     ['a privilege of its own', { ...good, privilege: 'yes' }, /bad privilege/],
     ['a mode of its own', { ...good, mode: 'root' }, /bad privilege mode/],
     ['no time limit', { ...good, timeout: 0 }, /bad time limit/],
-    ['a relative directory', { ...good, interpreterDir: 'run' }, /bad directory/]
+    ['a relative directory', { ...good, interpreterDir: 'run' }, /bad directory/],
+    ['no registrar', { ...good, registrar: undefined }, /names no registrar/],
+    ['a registrar of its own', { ...good, registrar: 'nsenter' }, /names no registrar/],
+    ['sudo for a helper', { ...good, sudo: true }, /bad sudo flag/],
+    ['sudo that is not a flag', { ...good, registrar: 'runner', sudo: 'yes' }, /bad sudo flag/],
+    ['a boot id with a line break', { ...good, bootId: 'ab\n::warning::x' }, /bad boot id/],
+    [
+      'an engine for the runner',
+      { ...good, registrar: 'runner', endpoint: { host: 'unix:///var/run/docker.sock' } },
+      /bad engine endpoint/
+    ],
+    ['an endpoint with both ways', { ...good, endpoint: { host: 'tcp://a:1', context: 'b' } }, /bad engine endpoint/],
+    ['a host with a line break', { ...good, endpoint: { host: 'tcp://a:1\nx' } }, /bad engine endpoint/],
+    ['a context with a slash', { ...good, endpoint: { context: '../x' } }, /bad engine endpoint/]
   ])('is refused with %s', (_, s, why) => {
     expect(() => checkCleanup(typeof s === 'string' ? JSON.parse(s) : s)).toThrow(why)
+  })
+
+  it('keeps how main wrote the table, the kernel it changed and the engine it reached', () => {
+    const helper = { ...good, bootId: '0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0', endpoint: { host: 'ssh://ci@builder' } }
+    expect(checkCleanup(JSON.parse(JSON.stringify(helper)))).toEqual(helper)
+    const runner = { ...good, registrar: 'runner' as const, sudo: true as const, mode: undefined, bootId: 'b' }
+    expect(checkCleanup(JSON.parse(JSON.stringify(runner)))).toEqual({ ...runner, mode: undefined })
+    expect(checkCleanup({ ...good, endpoint: { context: 'default' } }).endpoint).toEqual({ context: 'default' })
   })
 
   it('is planned from the changes before any is made: names to add, entries to remove as they are', () => {

@@ -6,8 +6,11 @@
 #   ready   the same emulators already registered and healthy (a second step, a self-hosted runner)
 #   hosted  a hosted runner's next job: tool cache empty, images not in the engine, nothing registered,
 #           the Actions cache warm (a loopback stand-in of the cache service); the reference flow pulls
-# for platforms arm64 and all. Prints medians and ratios, and writes bench/results.json (the previous
-# one is compared against). Then the cached, ready and container-job rows again on the second engine, Debian
+# for platforms arm64 and all. As root beside the engine, the action registers from the runner itself. Rows
+# for a runner without Docker (cold, cached, ready; arm64): the e2e user with passwordless sudo, no docker
+# group and no docker CLI on PATH, emulators from the release tarball; reported beside the reference flow.
+# Prints medians and ratios, and writes bench/results.json (the previous one is compared against). Then the
+# cached, ready and container-job rows again on the second engine, Debian
 # 13's Docker with the containerd image store in a sidecar (test/e2e/dind.sh), into
 # bench/results-dind.json. Uses the end-to-end environment (test/e2e/setup.sh); registers on the host
 # and removes what it registered when it ends. The bundle runs on the Node action.yml names.
@@ -92,6 +95,32 @@ cjob() {
   node bench/container-job.mjs "$d" qemu-e2e-nosudo platforms="$1" image="$BINFMT_IMAGE" helper-image="$HELPER_IMAGE" ||
     { echo "the action failed as a container job:" >&2; cat "$d/main.log" >&2; exit 1; }
 }
+# nodocker PLATFORMS: as a GitHub-hosted runner's user on a machine without Docker (see above); prints
+# main's ms. Its files are under $E2E, which that user may enter.
+ND=$E2E/bench-nodocker
+NDBIN=$E2E/bench-bin-without-docker
+NODE=$(command -v node)
+without_docker() {
+  local dir f
+  rm -rf "$NDBIN" && mkdir -p "$NDBIN"
+  for dir in /usr/local/sbin /usr/local/bin /usr/sbin /usr/bin /sbin /bin; do
+    [ -d "$dir" ] || continue
+    for f in "$dir"/*; do
+      case ${f##*/} in docker*) continue ;; esac
+      [ -e "$NDBIN/${f##*/}" ] || ln -s "$f" "$NDBIN/${f##*/}"
+    done
+  done
+}
+nodocker() {
+  local d=$ND/run
+  rm -rf "$d" && mkdir -p "$d" "$ND/toolcache" && chown -R qemu-e2e "$ND"
+  setpriv --reuid "$(id -u qemu-e2e)" --regid "$(id -g qemu-e2e)" --clear-groups -- \
+    env -i PATH="$NDBIN" HOME=/home/qemu-e2e RUNNER_TOOL_CACHE="$ND/toolcache" \
+    "$NODE" scripts/runner.mjs --quiet --no-post --dir "$d" platforms="$1" source=download \
+    download-url="$HTTP/qemu_linux-{arch}.tar.gz" download-sha256="$TARBALL_SHA256" ||
+    { echo "the action failed as a runner without Docker:" >&2; cat "$d/main.log" >&2; exit 1; }
+  cat "$d/main.ms"
+}
 reference() {
   local s e
   s=$(now)
@@ -134,6 +163,7 @@ for plat in arm64 all; do
   echo "$plat: both register $mine" >&2
 done
 
+[ "$ENGINE" = host ] && without_docker
 declare -A T
 for _ in $(seq "$N"); do
   for plat in arm64 all; do
@@ -148,6 +178,17 @@ for _ in $(seq "$N"); do
     [ "$state" = ready ] && cjob arm64 >/dev/null
     T[cjob,arm64,$state]+=" $(cjob arm64)"
   done
+  if [ "$ENGINE" = host ]; then
+    for state in cold cached ready; do
+      clear_qemu
+      case $state in
+        cold) rm -rf "$ND/toolcache" ;;
+        cached) [ -d "$ND/toolcache/setup-qemu" ] || nodocker arm64 >/dev/null; clear_qemu ;;
+        ready) nodocker arm64 >/dev/null ;;
+      esac
+      T[nodocker,arm64,$state]+=" $(nodocker arm64)"
+    done
+  fi
   T[pull]+=" $(pull_only)"
   printf '.' >&2
 done
@@ -181,6 +222,14 @@ pull=$(median "${T[pull]}")
     printf '%s    { "platforms": "arm64", "state": "%s", "runner": "container job", "ours_ms": %d, "reference_ms": %d, "ratio": %s }' \
       "$sep" "$state" "$o" "$r" "$(awk -v o="$o" -v r="$r" 'BEGIN {x = sprintf("%.3f", o / r); sub(/0+$/, "", x); sub(/\.$/, "", x); print x}')"
   done
+  # a runner without Docker: beside the reference flow, which needs an engine there
+  if [ "$ENGINE" = host ]; then
+    for state in cold cached ready; do
+      o=$(median "${T[nodocker,arm64,$state]}"); r=$(median "${T[ref,arm64,$state]}")
+      printf '%s    { "platforms": "arm64", "state": "%s", "runner": "no docker", "ours_ms": %d, "reference_ms": %d, "ratio": %s }' \
+        "$sep" "$state" "$o" "$r" "$(awk -v o="$o" -v r="$r" 'BEGIN {x = sprintf("%.3f", o / r); sub(/0+$/, "", x); sub(/\.$/, "", x); print x}')"
+    done
+  fi
   printf '\n  ]\n}\n'
 } >"$WORK/results.json"
 
@@ -189,7 +238,7 @@ const fs = require('fs')
 const [now, prevFile] = process.argv.slice(2)
 const cur = JSON.parse(fs.readFileSync(now, 'utf8'))
 const prev = fs.existsSync(prevFile) ? JSON.parse(fs.readFileSync(prevFile, 'utf8')) : undefined
-const goal = { cold: null, cached: 0.5, ready: 0.15, hosted: 0.4 }
+const goal = { cold: null, cached: 0.2, ready: 0.12, hosted: 0.2 }
 console.log(`${cur.machine}; docker ${cur.docker}; node ${cur.node}; ${cur.runs} runs, medians; pull alone ${cur.pull_ms} ms`)
 console.log('| platforms | state | this action (ms) | reference flow (ms) | ratio | goal | met |' + (prev ? ' previous ratio |' : ''))
 console.log('|---|---|---|---|---|---|---|' + (prev ? '---|' : ''))

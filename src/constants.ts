@@ -9,6 +9,7 @@ export const Input = {
   CacheImage: 'cache-image',
   Cleanup: 'cleanup',
   Privileged: 'privileged',
+  RegisterFrom: 'register-from',
   Source: 'source',
   DownloadUrl: 'download-url',
   DownloadSha256: 'download-sha256',

@@ -1,44 +1,165 @@
 /**
  * Which source, engine and registrar a run uses: the one place that picks them, for main and post alike.
- * A new source, engine or way to register is one new file behind its interface, chosen here.
+ * A new way to register is one file in src/register/ extending `Registrar`, and its line in REGISTRARS.
  */
 import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKeys, emulatorSet } from './acquire/actions-cache.js'
 import { hostPlatform } from './acquire/elf.js'
 import { createSource } from './acquire/index.js'
 import type { EmulatorSource } from './acquire/source.js'
+import { BINFMT_MISC, readEntriesSync } from './binfmt/table.js'
 import { Docker } from './engine/docker.js'
-import type { Inputs } from './inputs/inputs.js'
+import type { Endpoint } from './engine/endpoint.js'
+import type { EngineView } from './host/engine-view.js'
+import type { HostState } from './host/inspect.js'
+import { NotMountedError } from './host/mount.js'
+import type { Inputs, Privilege } from './inputs/inputs.js'
+import { isPinned } from './inputs/validate.js'
 import * as log from './log.js'
-import { readEntriesSync } from './binfmt/table.js'
+import { choiceLine, choose, runnerFacts, throughEngine, type Choice } from './register/choose.js'
+import { DirectRegistrar, OWN_WRITES, SudoWrites } from './register/direct.js'
 import { HelperRegistrar, type PrivilegeMode } from './register/helper.js'
 import { registersFromTable } from './register/plan.js'
+import type { Registrar, RegistrarKind } from './register/registrar.js'
 import type { CleanupState } from './state.js'
-
-export interface Components {
-  source: EmulatorSource
-  registrar: HelperRegistrar
-}
 
 /** The engine, with `timeout` for what reaches the network. */
 export const engine = (timeout: number): Docker => new Docker(timeout)
 
-export function forMain(inputs: Inputs, scratchDir: string): Components {
+export interface RegistrarOptions {
+  /** seconds for the helper container, and for what reaches the network */
+  timeout: number
+  helperImage: string
+  privilege: Privilege
+  /** the helper's privilege that worked in main */
+  mode?: PrivilegeMode
+  /** where a helper started early gets its directory */
+  workDir?: string
+  /** the engine the source uses too; else one at `endpoint`, or where the job's environment says */
+  engine?: Docker
+  endpoint?: Endpoint
+  /** the runner writes through `sudo -n` */
+  sudo?: boolean
+}
+
+/** Every way to register, by kind: main and post make theirs here. */
+const REGISTRARS: { [K in RegistrarKind]: (o: RegistrarOptions) => Registrar } = {
+  runner: o => new DirectRegistrar(BINFMT_MISC, o.sudo ? new SudoWrites() : OWN_WRITES),
+  container: o =>
+    new HelperRegistrar(
+      o.engine ?? new Docker(o.timeout, 'docker', o.endpoint),
+      o.helperImage,
+      o.privilege,
+      o.timeout,
+      o.mode,
+      o.workDir
+    )
+}
+
+export const createRegistrar = (kind: RegistrarKind, o: RegistrarOptions): Registrar => REGISTRARS[kind](o)
+
+/**
+ * Main's registrar: chosen before the host stage, settled by it. Where `auto` chose the runner and the
+ * runner turns out not to see binfmt_misc, the helper the host stage read the table through takes over.
+ */
+export class Registration {
+  private readonly made = new Map<RegistrarKind, Registrar>()
+
+  constructor(
+    private choice: Choice,
+    private readonly options: RegistrarOptions,
+    /** a helper can run at all: there is a docker CLI */
+    private readonly dockerCli: boolean
+  ) {}
+
+  get kind(): RegistrarKind {
+    return this.choice.kind
+  }
+
+  /** The registrar of the kind chosen so far. */
+  get registrar(): Registrar {
+    return this.of(this.choice.kind)
+  }
+
+  private of(kind: RegistrarKind): Registrar {
+    const made = this.made.get(kind) ?? createRegistrar(kind, this.options)
+    this.made.set(kind, made)
+    return made
+  }
+
+  /** What the host stage reads the table through where this runner cannot: a helper, where one may be used. */
+  get view(): EngineView | undefined {
+    if (this.choice.kind === 'container') return this.registrar.view
+    return this.choice.forced || !this.dockerCli ? undefined : this.of('container').view
+  }
+
+  /** A host stage that could not mount binfmt_misc: with `runner` forced, the error says what to do. */
+  notMounted(err: unknown): unknown {
+    if (!(err instanceof NotMountedError) || !this.choice.forced || this.choice.kind !== 'runner') return err
+    try {
+      throughEngine(this.choice, `this runner does not see binfmt_misc and cannot mount it (${err.why})`)
+    } catch (forced) {
+      return forced
+    }
+    return err
+  }
+
+  /** The registrar for what the host stage found, said in the log, and told the kernel it writes to. */
+  settle(host: HostState): Registrar {
+    if (host.engine) this.choice = throughEngine(this.choice, host.engine.why)
+    log.info(choiceLine(this.choice))
+    if (this.choice.kind === 'container' && !isPinned(this.options.helperImage)) {
+      log.warning(
+        `helper-image ${this.options.helperImage} is not pinned by digest, and it runs with SYS_ADMIN: pin it as name:tag@sha256:<digest>.`
+      )
+    }
+    const registrar = this.registrar
+    registrar.expectKernel(host.bootId)
+    return registrar
+  }
+}
+
+export async function forMain(
+  inputs: Inputs,
+  scratchDir: string
+): Promise<{ source: EmulatorSource; registration: Registration }> {
   const docker = engine(inputs.timeout)
+  const facts = await runnerFacts(inputs.registerFrom, scratchDir)
+  // before anything changes: a forced `runner` that cannot work stops here
+  const choice = choose(inputs.registerFrom, facts)
+  const helper = choice.kind === 'container'
   // first: on a hosted runner the helper image may come from the Actions cache, not a registry
-  const source = behindActionsCache(createSource(inputs, docker, scratchDir), inputs, docker, scratchDir)
-  const registrar = new HelperRegistrar(docker, inputs.helperImage, inputs.privileged, inputs.timeout, undefined, scratchDir)
-  // a run that will register readies the helper while the host is inspected: the engine's answer and
-  // the helper image; what goes wrong there is reported where the helper is needed
-  if (registersFromTable(inputs.platforms, readEntriesSync(), hostPlatform(), inputs.reset)) {
-    void registrar.prepare().catch(() => undefined)
+  const source = behindActionsCache(createSource(inputs, docker, scratchDir), inputs, docker, scratchDir, helper)
+  const registration = new Registration(
+    choice,
+    {
+      timeout: inputs.timeout,
+      helperImage: inputs.helperImage,
+      privilege: inputs.privileged,
+      workDir: scratchDir,
+      engine: docker,
+      sudo: choice.sudo
+    },
+    facts.dockerCli
+  )
+  // a run that will register through a helper readies it while the host is inspected: the engine's
+  // answer and the helper image; what goes wrong there is reported where the helper is needed
+  if (helper && registersFromTable(inputs.platforms, readEntriesSync(), hostPlatform(), inputs.reset)) {
+    void registration.registrar.prepare().catch(() => undefined)
   }
   // looked up meanwhile too: loading the tool cache's client is much of a quick run
   void source.cached().catch(() => undefined)
-  return { source, registrar }
+  return { source, registration }
 }
 
 /** On a hosted runner, the source behind the Actions cache, which starts restoring now; else the source. */
-function behindActionsCache(source: EmulatorSource, inputs: Inputs, docker: Docker, scratchDir: string): EmulatorSource {
+function behindActionsCache(
+  source: EmulatorSource,
+  inputs: Inputs,
+  docker: Docker,
+  scratchDir: string,
+  /** the helper image is kept too: a run that registers from the runner has no use for it */
+  withHelper: boolean
+): EmulatorSource {
   if (!actionsCacheWanted(inputs.cacheImage)) return source
   // a hosted runner: what a later job needs goes in the Actions cache, keyed by what it is
   if (!source.contentKey) {
@@ -46,7 +167,8 @@ function behindActionsCache(source: EmulatorSource, inputs: Inputs, docker: Dock
     return source
   }
   const set = emulatorSet(inputs.platforms)
-  const keys = cacheKeys(source.contentKey, inputs.helperImage, set)
+  const { emulators, helper } = cacheKeys(source.contentKey, inputs.helperImage, set)
+  const keys = withHelper ? { emulators, helper } : { emulators }
   const cache = new ActionsCache(keys, source.contentKey, set, inputs.helperImage, docker, inputs.timeout, scratchDir)
   docker.localCopy = async ref => cache.localCopy(ref)
   // a hosted job has nothing registered yet: restoring while the host is inspected saves that time
@@ -54,9 +176,16 @@ function behindActionsCache(source: EmulatorSource, inputs: Inputs, docker: Dock
   return new ActionsCachedSource(source, cache)
 }
 
-/** Post registers the way main did: same engine, helper image and privilege. */
+/** Post registers the way main did: the same registrar, engine, helper image and privilege. */
 export function forPost(
-  state: Pick<CleanupState, 'timeout' | 'helperImage' | 'privilege'> & { mode?: PrivilegeMode }
-): HelperRegistrar {
-  return new HelperRegistrar(engine(state.timeout), state.helperImage, state.privilege, state.timeout, state.mode)
+  state: Pick<CleanupState, 'registrar' | 'sudo' | 'timeout' | 'helperImage' | 'privilege' | 'mode' | 'endpoint'>
+): Registrar {
+  return createRegistrar(state.registrar, {
+    timeout: state.timeout,
+    helperImage: state.helperImage,
+    privilege: state.privilege,
+    mode: state.mode,
+    sudo: state.sudo,
+    endpoint: state.endpoint
+  })
 }

@@ -6,12 +6,10 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import type { ProbesInFlight } from './early.js'
-import { forMain } from './factory.js'
+import { forMain, type Registration } from './factory.js'
 import { handlersOf } from './binfmt/entry.js'
-import type { EngineView } from './host/engine-view.js'
 import { inspectHost, protectedPlatforms, type HostState } from './host/inspect.js'
 import { readInputs, type Inputs } from './inputs/inputs.js'
-import { isPinned } from './inputs/validate.js'
 import * as log from './log.js'
 import { PLATFORMS, type Platform } from './platforms.js'
 import { register } from './register/apply.js'
@@ -27,12 +25,16 @@ export async function run(inFlight?: ProbesInFlight): Promise<void> {
   try {
     markMainRan()
     const inputs = await core.group('Inputs', async () => readAndShowInputs())
-    const { source, registrar } = forMain(inputs, scratchDir)
-    const host = await core.group('Host', async () => inspect(inputs, scratchDir, registrar, inFlight))
+    const { source, registration } = await forMain(inputs, scratchDir)
+    const { host, registrar } = await core.group('Host', async () => {
+      const h = await inspect(inputs, scratchDir, registration, inFlight)
+      return { host: h, registrar: registration.settle(h) }
+    })
     const prepared = await prepare(inputs, host, source, registrar)
     const writes = await core.group('Register', async () => register(prepared, host, inputs, registrar))
     const verified = await core.group('Verify', async () => check(prepared, host, writes, scratchDir))
-    await core.group('Report', async () => report(verified, prepared, host, inputs, writes.length ? registrar.method : undefined))
+    const how = writes.length ? { method: registrar.method, fromRunner: registrar.kind === 'runner' } : undefined
+    await core.group('Report', async () => report(verified, prepared, host, inputs, how))
   } catch (err) {
     core.setFailed(log.printable((err as Error).message))
   } finally {
@@ -44,15 +46,15 @@ function readAndShowInputs(): Inputs {
   const i = readInputs()
   log.info(`platforms: ${i.platforms === 'all' ? 'all' : i.platforms.map(p => p.platforms[0]).join(', ')}`)
   log.info(`source: ${i.source}`)
-  if (!isPinned(i.helperImage)) {
-    log.warning(
-      `helper-image ${i.helperImage} is not pinned by digest, and it runs with SYS_ADMIN: pin it as name:tag@sha256:<digest>.`
-    )
-  }
   return i
 }
 
-async function inspect(inputs: Inputs, scratchDir: string, engine: EngineView, inFlight?: ProbesInFlight): Promise<HostState> {
+async function inspect(
+  inputs: Inputs,
+  scratchDir: string,
+  registration: Registration,
+  inFlight?: ProbesInFlight
+): Promise<HostState> {
   // the probes started early answer for this request only if they were started for the same one
   const same = inFlight && JSON.stringify(inFlight.requested) === JSON.stringify(inputs.platforms)
   const h = await inspectHost(
@@ -60,8 +62,10 @@ async function inspect(inputs: Inputs, scratchDir: string, engine: EngineView, i
     inputs.platforms,
     same ? inFlight.probing : undefined,
     process.arch,
-    engine
-  )
+    registration.view
+  ).catch((err: unknown) => {
+    throw registration.notMounted(err)
+  })
   if (h.engine) {
     log.info(`binfmt_misc is read and written through the engine: ${h.engine.why}`)
     log.info(
@@ -108,6 +112,9 @@ async function check(
   return { requested: v, also }
 }
 
+const ALIKE =
+  'registered from the runner itself: the emulated platforms work for programs on this runner, in its chroots and in its containers alike'
+
 interface Verified {
   requested: Verdict[]
   /** platforms nobody asked for that work through entries already there */
@@ -119,19 +126,22 @@ async function report(
   prepared: Prepared,
   host: HostState,
   inputs: Inputs,
-  method?: string
+  written?: { method: string; fromRunner: boolean }
 ): Promise<void> {
   const outputs = outputsFor([...verdicts, ...also], host.native, prepared.emulators?.version, host.variants)
   setOutputs(outputs)
   log.info(`platforms=${outputs.platforms}`)
   log.info(`emulated=${outputs.emulated}`)
   if (outputs.failed) log.info(`failed=${outputs.failed}`)
+  // the runner's own table is the one its containers, chroots and programs all use
+  if (written?.fromRunner && outputs.emulated) log.info(ALIKE)
   // a platform only `all` brought in may fail; one named in the input may not
   const named = (p: Platform): boolean => inputs.platforms !== 'all' || inputs.named.includes(p)
   reportFailures(verdicts, named)
   if (inputs.summary && process.env.GITHUB_STEP_SUMMARY) {
-    const how = method && host.engine ? `${method}, through the engine` : method
-    await writeSummary([...verdicts, ...also], prepared.decisions, host.native, outputs, prepared.emulators, how)
+    const how = written && (host.engine ? `${written.method}, through the engine` : written.method)
+    const alike = written?.fromRunner && outputs.emulated ? ALIKE : undefined
+    await writeSummary([...verdicts, ...also], prepared.decisions, host.native, outputs, prepared.emulators, how, alike)
   }
   const failure = stepFailure(verdicts, named)
   if (failure) core.setFailed(failure)

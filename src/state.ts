@@ -5,8 +5,9 @@
 import * as core from '@actions/core'
 import { RUN_ID, State } from './constants.js'
 import { isPlainName, type Entry } from './binfmt/entry.js'
+import { isEndpoint, type Endpoint } from './engine/endpoint.js'
 import type { Privilege } from './inputs/inputs.js'
-import type { Change } from './register/registrar.js'
+import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './register/registrar.js'
 import { PLATFORMS } from './platforms.js'
 import { PRIVILEGE_MODES, type PrivilegeMode } from './register/helper.js'
 
@@ -19,6 +20,14 @@ export interface CleanupState {
   interpreterDir: string
   /** arch ids the host runs, or may run, natively: restoring must not claim them either */
   native: string[]
+  /** how main wrote the table: post writes it the same way */
+  registrar: RegistrarKind
+  /** the runner wrote through `sudo -n` */
+  sudo?: true
+  /** the boot id of the kernel whose table main changed: post changes no other */
+  bootId?: string
+  /** the engine main reached, as the CLI was pointed at it: post reaches the same one */
+  endpoint?: Endpoint
   helperImage: string
   privilege: Privilege
   mode?: PrivilegeMode
@@ -107,11 +116,24 @@ export function checkCleanup(s: unknown): CleanupState {
     throw new Error('the saved cleanup state has a bad time limit')
   }
   if (s.engine !== undefined && s.engine !== true) throw new Error('the saved cleanup state has a bad engine flag')
+  if (!REGISTRAR_KINDS.includes(s.registrar as RegistrarKind)) throw new Error('the saved cleanup state names no registrar')
+  if (s.sudo !== undefined && (s.sudo !== true || s.registrar !== 'runner')) {
+    throw new Error('the saved cleanup state has a bad sudo flag')
+  }
+  if (s.bootId !== undefined && !isText(s.bootId, /^[0-9a-f-]{1,64}$/))
+    throw new Error('the saved cleanup state has a bad boot id')
+  if (s.endpoint !== undefined && (!isEndpoint(s.endpoint) || s.registrar !== 'container')) {
+    throw new Error('the saved cleanup state has a bad engine endpoint')
+  }
   return {
     added: names as string[],
     removed,
     interpreterDir: s.interpreterDir,
     native: s.native as string[],
+    registrar: s.registrar as RegistrarKind,
+    ...(s.sudo ? { sudo: true } : {}),
+    ...(s.bootId !== undefined ? { bootId: s.bootId } : {}),
+    ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),
     helperImage: s.helperImage,
     privilege: s.privilege as Privilege,
     mode: s.mode as PrivilegeMode | undefined,

@@ -106,6 +106,11 @@ describe('entry files', () => {
       expect(isPlainName(bad)).toBe(false)
   })
 
+  it("never takes the table's own files or the directory's dot names for an entry", () => {
+    for (const bad of ['status', 'register', '.', '..']) expect(isPlainName(bad)).toBe(false)
+    expect(isPlainName('.hidden')).toBe(true)
+  })
+
   it('knows our own registration and tells it from others', () => {
     const e = parseEntry('qemu-aarch64', text)
     expect(sameAs(e, byArch('arm64'), '/usr/bin/qemu-aarch64')).toBe(true)

@@ -1,7 +1,8 @@
 /**
  * The Actions cache on a hosted runner, through a loopback stand-in of the cache service that the real
  * @actions/cache client talks to, with both images behind a registry front that logs every request:
- * a cold job saves in post (two entries: the emulators and the helper image); a warm job with an empty
+ * through a helper container, a cold job saves in post (two entries: the emulators and the helper image);
+ * registering from the runner itself, only the emulators, and a warm job runs no container; a warm job with an empty
  * tool cache and neither image in the engine registers without reaching the registry; two jobs saving at
  * once both pass quietly; a damaged entry (cut short, or one byte changed) is ignored with a warning and
  * the job pulls as usual.
@@ -12,14 +13,29 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { RunResult } from '../../scripts/runner.mjs'
 import { MEMORY_DIR, scratchBase } from '../../src/scratch.js'
-import { E2E, act, clearEntries, containerRuns, docker, emulatedOf, entries, env, toolCache, useHost } from './host.js'
+import {
+  E2E,
+  HELPER as VIA_HELPER,
+  act,
+  clearEntries,
+  containerEvents,
+  containerRuns,
+  docker,
+  emulatedOf,
+  entries,
+  env,
+  toolCache,
+  useHost
+} from './host.js'
 
 useHost()
 
 const digest = (ref: string): string => ref.slice(ref.indexOf('@'))
 const IMAGE = `${env.FRONT}/binfmt:test${digest(env.BINFMT_IMAGE)}`
 const HELPER = `${env.FRONT}/busybox:test${digest(env.HELPER_IMAGE)}`
-const ASK = { platforms: 'arm64,s390x', image: IMAGE, 'helper-image': HELPER }
+const ASK = { platforms: 'arm64,s390x', image: IMAGE, 'helper-image': HELPER, ...VIA_HELPER }
+/** As root beside this engine, `auto` registers from the runner itself. */
+const FROM_RUNNER = { platforms: 'arm64,s390x', image: IMAGE, 'helper-image': HELPER }
 const ROOT = path.join(E2E, 'actions-cache')
 
 interface Service {
@@ -148,6 +164,52 @@ describe('a cold job, then a warm one', () => {
     expect(warm.mainLog).toContain(`source=${base}/setup-qemu-`)
   })
   it('left nothing in memory', () => expect(inMemory()).toEqual(memoryBefore))
+  it.each(['arm64', 's390x'])('Debian busybox-static:%s runs in a container after the warm job', deb =>
+    expect(containerRuns(deb)).toBe(true)
+  )
+  it('no warnings in either job', () => expect([...annotations(cold), ...annotations(warm)]).toEqual([]))
+})
+
+describe('a cold job, then a warm one, that register from the runner itself', () => {
+  let service: Service
+  let cold: RunResult
+  let warm: RunResult
+  let warmRegistry: string[]
+  let events: string[]
+  beforeAll(async () => {
+    service = await startService('runner-jobs')
+    forgetImages()
+    clearEntries()
+    // a short job name: the entries name the emulators under its RUNNER_TEMP, and an interpreter path has
+    // at most 127 characters (a test environment's E2E directory is long already)
+    cold = await act('cache-runner-cold', FROM_RUNNER, { env: hosted(service, 'rj') })
+    clearEntries()
+    forgetImages()
+    fs.writeFileSync(env.FRONT_LOG, '')
+    const since = Math.floor(Date.now() / 1000)
+    warm = await act('cache-runner-warm', FROM_RUNNER, { env: hosted(service, 'rj'), post: false })
+    events = containerEvents(since, Math.ceil(Date.now() / 1000) + 1)
+    warmRegistry = requests(env.FRONT_LOG)
+  })
+  afterAll(() => service.stop())
+
+  it('the cold job registers from the runner itself', () => {
+    expect(cold.rc).toBe(0)
+    expect(cold.mainLog).toContain('registering from the runner itself: root')
+  })
+  it('its post step saves one entry, the emulators, and no helper image', () => {
+    expect(cold.postRc).toBe(0)
+    expect(saves(service)).toBe(1)
+    expect(`${cold.mainLog}\n${cold.postLog}`).not.toContain('helper image')
+  })
+  it('the warm job restores the emulators, and reaches neither a registry nor the engine', () => {
+    expect(warm.rc).toBe(0)
+    expect(warm.mainLog).toContain('restored the emulators from the Actions cache')
+    expect(warmRegistry).toEqual([])
+    expect(warm.mainLog).not.toMatch(/::debug::run: docker /)
+  })
+  it('the engine saw no container during the warm job', () => expect(events).toEqual([]))
+  it('registered what was asked for', () => expect(entries()).toEqual(['qemu-aarch64', 'qemu-s390x']))
   it.each(['arm64', 's390x'])('Debian busybox-static:%s runs in a container after the warm job', deb =>
     expect(containerRuns(deb)).toBe(true)
   )

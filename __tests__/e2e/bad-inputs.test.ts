@@ -20,6 +20,7 @@ const CASES: [string, string, Record<string, string>][] = [
   ['boolean', 'input reset must be true or false, got "yes"', { reset: 'yes', ...IMG }],
   ['privileged', 'input privileged must be one of auto, true, false', { privileged: 'maybe', ...IMG }],
   ['source', 'input source must be one of image, download', { source: 'ftp', ...IMG }],
+  ['register-from', 'input register-from must be one of auto, runner, container', { 'register-from': 'docker', ...IMG }],
   ['url', 'input download-url must be an http or https URL', { ...DL, 'download-url': 'file:///etc/passwd' }],
   [
     'sha',

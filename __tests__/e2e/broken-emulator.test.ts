@@ -7,12 +7,26 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import type { RunResult } from '../../scripts/runner.mjs'
-import { BM, act, clearEntries, emulatedOf, entries, env, isNative, platformsOf, toolCache, useHost, TABLE } from './host.js'
+import {
+  BM,
+  HELPER,
+  act,
+  clearEntries,
+  emulatedOf,
+  entries,
+  env,
+  isNative,
+  platformsOf,
+  toolCache,
+  useHost,
+  TABLE
+} from './host.js'
 
 useHost()
 
 const TC = toolCache('broken-emulator')
-const BROKEN = { image: env.BROKEN_RISCV64_IMAGE, 'helper-image': env.HELPER_IMAGE }
+// through the helper, whose path for the emulators is known before the run: the entries name it
+const BROKEN = { image: env.BROKEN_RISCV64_IMAGE, 'helper-image': env.HELPER_IMAGE, ...HELPER }
 const RISCV64 = 'linux/riscv64'
 /** Where the helper showed this image's emulators, and so the interpreter of the entries this step writes. */
 const KEY = /@sha256:([a-f0-9]{12})/.exec(env.BROKEN_RISCV64_IMAGE)?.[1] ?? ''

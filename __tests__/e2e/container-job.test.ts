@@ -5,10 +5,9 @@
  * reached through its unix socket, and over TCP on 127.0.0.1. Everything happens through the engine.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
-import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { containerJob, runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
 import {
   IMG,
@@ -18,6 +17,7 @@ import {
   docker,
   emulatedOf,
   entries,
+  forwarder,
   leftContainers,
   platformsOf,
   runDir,
@@ -27,7 +27,6 @@ import {
 
 useHost()
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 const USER = 'qemu-e2e-nosudo'
 const PLATFORMS = ['linux/arm64', 'linux/s390x', 'linux/ppc64le']
 /** the socket of a sidecar engine, in a directory shared with it (the dind tier) */
@@ -55,20 +54,6 @@ function actInContainerJob(
     // the directory shared with a sidecar engine is a volume of the job's, as in an ARC pod
     wrap: containerJob(USER, dir, SIDECAR ? [path.dirname(SIDECAR)] : []),
     timeoutMs: 300_000
-  })
-}
-
-/** A TCP listener on 127.0.0.1 that forwards to the engine's socket; resolves to its port. */
-function forwarder(): Promise<{ port: number; child: ChildProcess }> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'test/e2e/forward.mjs'), '0', '/var/run/docker.sock'], {
-    stdio: ['ignore', 'pipe', 'inherit']
-  })
-  return new Promise((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      const m = /listening (\d+)/.exec(d.toString())
-      if (m) resolve({ port: Number(m[1]), child })
-    })
-    child.on('exit', code => reject(new Error(`the forwarder exited (${code})`)))
   })
 }
 
@@ -114,6 +99,12 @@ describe.each(REACHES)('a container job %s', (label, reach) => {
   })
 
   it('main exits 0', () => expect(main.rc).toBe(0))
+  it('it registered through a helper container, saying why: the job has no sudo, or its engine is elsewhere', () =>
+    expect(main.mainLog).toMatch(
+      reach === 'socket'
+        ? /registering through a helper container: not root, and no passwordless sudo \(/
+        : /registering through a helper container: the engine may be on another machine \(DOCKER_HOST is /
+    ))
   it('it went through the engine, since the runner cannot see binfmt_misc', () =>
     expect(main.mainLog).toContain('binfmt_misc is read and written through the engine'))
   it('the emulators reached the helper without a bind mount of a runner path', () =>
@@ -222,6 +213,7 @@ describe('a container job whose helper image has no tar', () => {
 
 describe('a container job whose engine goes away while it registers', () => {
   let fwd: { port: number; child: ChildProcess }
+  let back: { port: number; child: ChildProcess } | undefined
   let r: RunResult
   let post: RunResult
   let before = ''
@@ -248,9 +240,16 @@ describe('a container job whose engine goes away while it registers', () => {
     left = entries()
     const deb: Record<string, string> = { 'qemu-aarch64': 'arm64', 'qemu-s390x': 's390x', 'qemu-ppc64le': 'ppc64el' }
     works = Object.fromEntries(left.map(e => [e, containerRuns(deb[e])]))
-    // the engine is back (its socket): the post step undoes what the run wrote
-    post = await actInContainerJob('cjob-vanish', inputs, { post: 'only' })
+    // the engine is back at the address main used, which post uses whatever the job says by then
+    back = await forwarder(fwd.port)
+    post = await actInContainerJob('cjob-vanish', inputs, {
+      post: 'only',
+      env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' }
+    })
   }, 300_000)
+  afterAll(() => {
+    back?.child.kill()
+  })
 
   it('the step fails', () => expect(r.rc).toBe(1))
   it('it says the engine went away and what to do', () =>

@@ -4,11 +4,12 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import type { RunResult } from '../../scripts/runner.mjs'
-import { act, clearEntries, entries, env, useHost } from './host.js'
+import { HELPER, act, clearEntries, entries, env, useHost } from './host.js'
 
 useHost()
 
-const ARM64 = { platforms: 'arm64', image: env.BINFMT_IMAGE, 'helper-image': env.HELPER_IMAGE }
+// through the helper, which needs the engine whatever the source
+const ARM64 = { platforms: 'arm64', image: env.BINFMT_IMAGE, 'helper-image': env.HELPER_IMAGE, ...HELPER }
 
 beforeAll(() => clearEntries())
 

@@ -9,7 +9,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { pausingHelper, slowHelper } from './images.js'
-import { BM, IMG, act, clearEntries, docker, entries, env, leftContainers, register, snapshot, useHost } from './host.js'
+import { BM, HELPER, IMG, act, clearEntries, docker, entries, env, leftContainers, register, snapshot, useHost } from './host.js'
 
 useHost()
 
@@ -30,7 +30,13 @@ describe('a helper killed part-way (docker kill)', () => {
     stale()
     const before = snapshot()
     const helper = pausingHelper(3)
-    const running = act('killed', { platforms: 'arm64,riscv64', cleanup: 'true', image: IMG.image, 'helper-image': helper })
+    const running = act('killed', {
+      platforms: 'arm64,riscv64',
+      cleanup: 'true',
+      image: IMG.image,
+      'helper-image': helper,
+      ...HELPER
+    })
     // wait for the first change, the removal of qemu-aarch64, then kill the helper in its pause
     for (
       let i = 0;
@@ -63,7 +69,7 @@ describe('an engine error', () => {
       `#!/bin/sh\nif [ "$1" = run ]; then shift; exec "${real}" run --mount type=bind,source=/nonexistent/setup-qemu,target=/x "$@"; fi\nexec "${real}" "$@"\n`,
       { mode: 0o755 }
     )
-    const r = await act('bind125', { platforms: 'arm64', ...IMG }, { env: { PATH: `${bin}:${process.env.PATH}` } })
+    const r = await act('bind125', { platforms: 'arm64', ...IMG, ...HELPER }, { env: { PATH: `${bin}:${process.env.PATH}` } })
     expect(r.rc).toBe(1)
     expect(r.mainLog).toMatch(
       /::error::the helper container failed \(docker run exit code 125\): .*bind source path does not exist/
@@ -77,7 +83,7 @@ describe('an engine error', () => {
 describe('a helper past its time limit', () => {
   it('is stopped and removed: no process, no container, and no entry appears later', async () => {
     clearEntries()
-    const r = await act('slow', { platforms: 'arm64', timeout: 3, image: IMG.image, 'helper-image': slowHelper(8) })
+    const r = await act('slow', { platforms: 'arm64', timeout: 3, image: IMG.image, 'helper-image': slowHelper(8), ...HELPER })
     expect(r.rc).toBe(1)
     expect(r.mainLog).toMatch(/did not finish within 3s\. .*The helper container setup-qemu-\S+ was stopped and removed/)
     expect(leftContainers()).toEqual([])

@@ -4,9 +4,11 @@
  * containers. Expectations about the host come from the host: see NATIVE_PLATFORMS.
  */
 import { afterAll, beforeAll } from '@jest/globals'
-import { execFileSync, spawnSync } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
+import * as os from 'node:os'
 import * as path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { binfmtSnapshot, runAction, type RunOptions, type RunResult } from '../../scripts/runner.mjs'
 
 export const BM = '/proc/sys/fs/binfmt_misc'
@@ -25,6 +27,11 @@ export const env: Record<string, string> = Object.fromEntries(
 /** The platforms this host runs natively, as the action lists them, found by setup.sh with real binaries. */
 export const NATIVE = env.NATIVE_PLATFORMS.split(',')
 export const IMG = { image: env.BINFMT_IMAGE, 'helper-image': env.HELPER_IMAGE }
+/**
+ * For tests of the helper container itself: as root beside a local engine, `auto` registers from the
+ * runner, so these name the helper.
+ */
+export const HELPER = { 'register-from': 'container' }
 
 const RUNS = path.join(E2E, 'runs-jest')
 
@@ -194,6 +201,52 @@ export function containerRuns(deb: string): boolean {
     '-m'
   )
   return r.status === 0 && r.stdout.trim() === UNAME[deb]
+}
+
+/** The same, chrooted into a directory that holds nothing else: only an F entry can run it there. */
+export function chrootRuns(deb: string): boolean {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'chroot-'))
+  try {
+    fs.copyFileSync(busybox(deb), path.join(root, 'busybox'))
+    fs.chmodSync(path.join(root, 'busybox'), 0o755)
+    const r = spawnSync('chroot', [root, '/busybox', 'uname', '-m'], { encoding: 'utf8' })
+    return r.status === 0 && r.stdout.trim() === UNAME[deb]
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true })
+  }
+}
+
+/** The engine's container events (create, start, ...) between two times in seconds, one line each. */
+export function containerEvents(since: number, until: number): string[] {
+  return docker(
+    'events',
+    '--since',
+    String(since),
+    '--until',
+    String(until),
+    '--filter',
+    'type=container',
+    '--format',
+    '{{.Action}} {{.Actor.Attributes.name}}'
+  )
+    .stdout.split('\n')
+    .filter(Boolean)
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
+
+/** A TCP listener on 127.0.0.1 (on `port`, or one the system picks) that forwards to the engine's socket. */
+export function forwarder(port = 0): Promise<{ port: number; child: ChildProcess }> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'test/e2e/forward.mjs'), String(port), '/var/run/docker.sock'], {
+    stdio: ['ignore', 'pipe', 'inherit']
+  })
+  return new Promise((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      const m = /listening (\d+)/.exec(d.toString())
+      if (m) resolve({ port: Number(m[1]), child })
+    })
+    child.on('exit', code => reject(new Error(`the forwarder exited (${code})`)))
+  })
 }
 
 /** Lines of a step's log as the runner reads them: it ends a line at \r, \n or \r\n. */

@@ -9,6 +9,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import {
+  HELPER,
   IMG,
   NATIVE,
   NATIVE_OUTPUT,
@@ -104,7 +105,8 @@ describe('a qemu-i386 entry already there, as a distribution leaves it', () => {
     async reset => {
       clearEntries()
       register(`:qemu-i386:M::${I386}:${MASK}:/usr/bin/qemu-i386-static:P`)
-      const r = await act(`i386-${reset}`, { platforms: 'all', reset: String(reset), ...IMG })
+      // through the helper, so that an entry of this step's is told by its path
+      const r = await act(`i386-${reset}`, { platforms: 'all', reset: String(reset), ...IMG, ...HELPER })
       expect(r.rc).toBe(0)
       expect(r.outputs.platforms.split(',').slice(0, NATIVE_OUTPUT.length)).toEqual(NATIVE_OUTPUT)
       const ours =

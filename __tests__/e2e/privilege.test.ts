@@ -6,7 +6,7 @@
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import type { RunResult } from '../../scripts/runner.mjs'
-import { IMG, act, clearEntries, containerRuns, docker, entries, useHost } from './host.js'
+import { HELPER, IMG, act, clearEntries, containerRuns, docker, entries, useHost } from './host.js'
 
 useHost()
 
@@ -19,7 +19,7 @@ describe('privileged: true', () => {
   beforeAll(async () => {
     granted = grantsPrivileged()
     clearEntries()
-    r = await act('privileged', { platforms: 'arm64', privileged: 'true', cleanup: 'true', ...IMG }, { post: false })
+    r = await act('privileged', { platforms: 'arm64', privileged: 'true', ...IMG, ...HELPER }, { post: false })
   })
 
   it('fails exactly when the engine refuses --privileged', () => expect(r.rc).toBe(granted ? 0 : 1))
@@ -41,9 +41,14 @@ describe('privileged: true', () => {
 describe('privileged: false', () => {
   it('uses least privilege only, and works', async () => {
     clearEntries()
-    const r = await act('least', { platforms: 'arm64', privileged: 'false', ...IMG })
+    const r = await act('least', { platforms: 'arm64', privileged: 'false', ...IMG, ...HELPER })
     expect(r.rc).toBe(0)
+<<<<<<< HEAD
     expect(r.mainLog).toContain('--cap-add SYS_ADMIN')
     expect(r.mainLog).not.toMatch(/docker run .*--privileged /)
+=======
+    expect(r.mainLog).toContain('registering through a helper container: register-from: container')
+    expect(r.mainLog).toContain('registered through a helper container with --cap-add SYS_ADMIN')
+>>>>>>> issue-21-direct
   })
 })

@@ -1,7 +1,8 @@
 /**
  * As an unprivileged user in the docker group, like GitHub's runner user: with sudo the action mounts
- * binfmt_misc itself; without sudo it goes through the engine, which cannot keep entries where nothing on
- * its host has binfmt_misc mounted, and says how to mount it; it works where it is mounted.
+ * binfmt_misc itself and registers from the runner; without sudo it goes through the engine, which cannot
+ * keep entries where nothing on its host has binfmt_misc mounted, and says how to mount it; it works where
+ * it is mounted, through a helper container.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
@@ -24,6 +25,8 @@ describe('a user with sudo, on a host where binfmt_misc is not mounted', () => {
 
   it('main exits 0', () => expect(r.rc).toBe(0))
   it('it mounted binfmt_misc with sudo', () => expect(r.mainLog).toContain('mounted binfmt_misc (sudo -n mount -t binfmt_misc'))
+  it('it registered from the runner itself, with sudo', () =>
+    expect(r.mainLog).toContain('registering from the runner itself: passwordless sudo'))
   it('output emulated', () => expect(r.outputs.emulated).toBe(emulatedOf('linux/arm64', 'linux/s390x')))
   it('arm64 runs on the host', () => expect(hostRuns('arm64')).toBe(true))
   it('s390x runs in a container', () => expect(containerRuns('s390x')).toBe(true))
@@ -64,5 +67,7 @@ describe('a user without sudo, on a host where binfmt_misc is mounted', () => {
   })
 
   it('main exits 0', () => expect(r.rc).toBe(0))
+  it('it registered through a helper container, saying why', () =>
+    expect(r.mainLog).toMatch(/registering through a helper container: not root, and no passwordless sudo \(/))
   it('arm64 runs in a container', () => expect(containerRuns('arm64')).toBe(true))
 })

@@ -1,13 +1,15 @@
 /**
  * Entries a distro or another tool left: a stale Debian-style entry is replaced and cleanup puts it
  * back byte for byte; a healthy F entry is kept; reset removes the other qemu-* entries and cleanup
- * restores them; a post step that cannot reach the engine warns and does not fail the job.
+ * restores them; a post step reaches the engine main used, whatever DOCKER_HOST says by then, and one that
+ * cannot reach it warns and does not fail the job.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import type { RunResult } from '../../scripts/runner.mjs'
 import {
   BM,
+  HELPER,
   IMG,
   MAGIC,
   act,
@@ -15,6 +17,7 @@ import {
   clearEntries,
   containerRuns,
   entries,
+  forwarder,
   hostRuns,
   register,
   snapshot,
@@ -100,13 +103,34 @@ describe('reset with cleanup', () => {
   it('post puts every removed entry back', () => expect(snapshot()).toBe(stale))
 })
 
-describe('a post step that cannot reach the engine', () => {
+describe('a post step whose job has pointed DOCKER_HOST elsewhere since main', () => {
   let post: RunResult
   beforeAll(async () => {
     clearEntries()
+    const inputs = { platforms: 'arm64', cleanup: 'true', ...IMG, ...HELPER }
+    await act('post-endpoint', inputs, { post: false })
+    post = await act('post-endpoint', inputs, { post: 'only', env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } })
+  })
+
+  it('reaches the engine main used, and cleans up', () => {
+    expect(post.postRc).toBe(0)
+    expect(post.postLog).not.toContain('::warning')
+    expect(post.postLog).toContain('remove qemu-aarch64: ok')
+    expect(entries()).toEqual([])
+  })
+})
+
+describe('a post step that cannot reach the engine main used', () => {
+  let post: RunResult
+  beforeAll(async () => {
+    clearEntries()
+    const fwd = await forwarder()
     const inputs = { platforms: 'arm64', cleanup: 'true', ...IMG }
-    await act('post-warns', inputs, { post: false })
-    post = await act('post-warns', inputs, { post: 'only', env: { DOCKER_HOST: 'unix:///nonexistent/docker.sock' } })
+    await act('post-warns', inputs, { post: false, env: { DOCKER_HOST: `tcp://127.0.0.1:${fwd.port}` } })
+    const gone = new Promise(resolve => fwd.child.once('exit', resolve))
+    fwd.child.kill()
+    await gone
+    post = await act('post-warns', inputs, { post: 'only' })
   })
 
   it('does not fail the job', () => expect(post.postRc).toBe(0))

@@ -94,6 +94,26 @@ describe('engine calls', () => {
   })
 })
 
+describe('an engine named by the endpoint main saved', () => {
+  it("is the one post reaches, whatever the job's DOCKER_HOST or context says by then", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fake-docker-'))
+    const bin = path.join(dir, 'docker')
+    fs.writeFileSync(bin, '#!/bin/sh\necho "host=${DOCKER_HOST-unset} context=${DOCKER_CONTEXT-unset}"\n', { mode: 0o755 })
+    process.env.DOCKER_HOST = 'tcp://set-by-a-later-step:2375'
+    process.env.DOCKER_CONTEXT = 'later'
+    try {
+      const byHost = await new Docker(10, bin, { host: 'unix:///var/run/docker.sock' }).call(['version'])
+      expect(byHost.stdout.trim()).toBe('host=unix:///var/run/docker.sock context=unset')
+      const byContext = await new Docker(10, bin, { context: 'default' }).call(['version'])
+      expect(byContext.stdout.trim()).toBe('host=unset context=default')
+    } finally {
+      delete process.env.DOCKER_HOST
+      delete process.env.DOCKER_CONTEXT
+      fs.rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
 describe("a job's DOCKER_DEFAULT_PLATFORM", () => {
   it('does not reach the helper container, which runs as the image this host pulled; the rest of the environment does', async () => {
     const seen = path.join(dir, 'helper-env')

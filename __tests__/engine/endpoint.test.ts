@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { engineElsewhere } from '../../src/engine/endpoint.js'
+import { engineElsewhere, engineEndpoint, isEndpoint } from '../../src/engine/endpoint.js'
 
 const config = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-config-'))
 afterAll(() => fs.rmSync(config, { recursive: true, force: true }))
@@ -51,5 +51,32 @@ describe("a context's own address", () => {
     expect(engineElsewhere({ DOCKER_CONFIG: config, DOCKER_CONTEXT: 'remote' })).toBe(
       'the docker context remote points at ssh://builder.example'
     )
+  })
+})
+
+describe('the endpoint main saves for post', () => {
+  it('is DOCKER_HOST when set, else the context in force, else the default one', () => {
+    expect(engineEndpoint({ DOCKER_CONFIG: none, DOCKER_HOST: 'ssh://ci@builder', DOCKER_CONTEXT: 'x' })).toEqual({
+      host: 'ssh://ci@builder'
+    })
+    expect(engineEndpoint({ DOCKER_CONFIG: none, DOCKER_CONTEXT: 'remote' })).toEqual({ context: 'remote' })
+    expect(engineEndpoint({ DOCKER_CONFIG: none })).toEqual({ context: 'default' })
+    fs.writeFileSync(path.join(config, 'config.json'), JSON.stringify({ currentContext: 'arc' }))
+    expect(engineEndpoint({ DOCKER_CONFIG: config })).toEqual({ context: 'arc' })
+  })
+
+  it('is taken back only in a shape the CLI accepts', () => {
+    expect(isEndpoint({ host: 'unix:///var/run/docker.sock' })).toBe(true)
+    expect(isEndpoint({ context: 'default' })).toBe(true)
+    for (const bad of [
+      {},
+      { host: 'x' },
+      { host: 'tcp://a b' },
+      { context: '-x' },
+      { context: 'a/b' },
+      { host: 'tcp://a', context: 'b' },
+      []
+    ])
+      expect(isEndpoint(bad)).toBe(false)
   })
 })

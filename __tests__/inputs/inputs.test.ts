@@ -23,6 +23,7 @@ const defaults: Inputs = {
   cacheImage: true,
   cleanup: false,
   privileged: 'auto',
+  registerFrom: 'auto',
   source: 'image',
   downloadUrl: '',
   downloadSha256: '',

@@ -14,6 +14,7 @@ const state = (over: Partial<CleanupState> = {}): CleanupState => ({
   removed: [],
   interpreterDir: dir,
   native: ['amd64'],
+  registrar: 'container',
   helperImage: 'docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e',
   privilege: 'auto',
   timeout: 600,
@@ -106,12 +107,38 @@ describe('the post step never fails the job, and trusts no state it did not save
     expect(out).toContain('Give these inputs values that stay the same for the whole job')
   })
 
+  it('refuses a state from another boot of this runner with a warning that says so, and changes nothing', async () => {
+    const { bootId } = await import('../../src/binfmt/table.js')
+    const other = '00000000-0000-0000-0000-000000000000'
+    const saved = JSON.stringify(
+      state({ registrar: 'runner', sudo: true, bootId: other, added: ['qemu-aarch64'], removed: [entry('qemu-aarch64', '/x')] })
+    )
+    const out = await runPost({ STATE_cleanup: saved, INPUT_CLEANUP: 'true' })
+    expect(out).toContain(
+      `::warning::cleanup did not finish: binfmt_misc was not changed: it belongs to another kernel (boot id ${await bootId()}) ` +
+        `than the one this run read and changed (boot id ${other}). The machine has restarted since`
+    )
+    expect(out).not.toMatch(/run: .*tee/)
+  })
+
+  it('refuses a state whose registrar the register-from input does not allow now', async () => {
+    const saved = JSON.stringify(state({ registrar: 'runner', sudo: true }))
+    const out = await runPost({ STATE_cleanup: saved, INPUT_CLEANUP: 'true', 'INPUT_REGISTER-FROM': 'container' })
+    expect(out).toMatch(
+      /::warning::cleanup did not finish: the saved cleanup state was not used, so nothing was put back: register-from is container now, and main registered from the runner itself\. /
+    )
+    const s = state()
+    expect(mismatch(s, { helperImage: s.helperImage, privileged: 'auto', registerFrom: 'runner' })).toContain(
+      'register-from is runner now, and main registered through a helper container.'
+    )
+  })
+
   it('names both inputs when both differ, and only privilege when only it does', () => {
     const s = state()
-    expect(mismatch(s, { helperImage: s.helperImage, privileged: 'false' })).toMatch(
+    expect(mismatch(s, { helperImage: s.helperImage, privileged: 'false', registerFrom: 'auto' })).toMatch(
       /^the saved cleanup state was not used, so nothing was put back: privileged was auto in main and is false now\. /
     )
-    expect(mismatch(s, { helperImage: 'busybox', privileged: 'true' })).toContain(
+    expect(mismatch(s, { helperImage: 'busybox', privileged: 'true', registerFrom: 'auto' })).toContain(
       `helper-image was ${s.helperImage} in main and is busybox now, and privileged was auto in main and is true now.`
     )
   })

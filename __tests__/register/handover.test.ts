@@ -121,8 +121,10 @@ describe('the helper is shown only the emulators acquire checked', () => {
 
 describe('the register stage', () => {
   class Recording extends Registrar {
+    readonly kind = 'container'
     readonly method = 'test'
     mounts: readonly Mount[] = []
+    expectKernel(): void {}
     interpreterDir(key: string): string {
       return `/run/setup-qemu/${key}`
     }

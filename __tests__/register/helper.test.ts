@@ -8,15 +8,8 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { byArch } from '../../src/platforms.js'
-import {
-  HelperRegistrar,
-  bindMount,
-  helperArgs,
-  parseAnswers,
-  parseLook,
-  probeAll,
-  workLines
-} from '../../src/register/helper.js'
+import { HelperRegistrar, bindMount, helperArgs } from '../../src/register/helper.js'
+import { parseAnswers, parseLook, probeAll, workLines } from '../../src/register/helper-protocol.js'
 import type { Change } from '../../src/register/registrar.js'
 import { verify } from '../../src/verify/verify.js'
 
@@ -314,7 +307,7 @@ describe("the table as the engine's containers see it", () => {
       )
       expect(l.machine).toBe('x86_64')
       const run = runs(calls)[0]
-      expect(run.slice(-3)).toEqual(['stream', 'look', '/run/setup-qemu-probes/probe-arm64'])
+      expect(run.slice(-4)).toEqual(['stream', 'look', '', '/run/setup-qemu-probes/probe-arm64'])
     } finally {
       fs.rmSync(dir, { recursive: true, force: true })
     }
@@ -423,7 +416,7 @@ describe('a helper started while the emulators are fetched', () => {
       expect(runs[0].args.at(-1)).toBe('wait')
       expect(runs[0].args).toContain('--interactive')
       expect(runs[0].stdin).toBe(
-        ['write', ...changes.flatMap(c => (c.op === 'remove' ? ['remove', c.name, ''] : ['add', c.name, c.line]))]
+        ['write', '', ...changes.flatMap(c => (c.op === 'remove' ? ['remove', c.name, ''] : ['add', c.name, c.line]))]
           .map(a => `${a}\n`)
           .join('')
       )

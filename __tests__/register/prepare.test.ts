@@ -8,8 +8,10 @@ import { Registrar, type ChangeResult } from '../../src/register/registrar.js'
 import { registrationLine, parseEntry } from '../../src/binfmt/entry.js'
 
 class Recording extends Registrar {
+  readonly kind = 'container'
   readonly method = 'test'
   prepared = 0
+  expectKernel(): void {}
   interpreterDir(key: string): string {
     return `/run/setup-qemu/${key}`
   }
@@ -47,6 +49,7 @@ const host = (entries: HostState['entries'] = new Map(), before: HostState['befo
   variants: [],
   undecided: new Map([['386', 'why']]),
   probes: new Map(),
+  bootId: 'b',
   before
 })
 const inputs = (platforms: Inputs['platforms']): Inputs =>

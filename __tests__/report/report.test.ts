@@ -1,4 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
 import { byArch } from '../../src/platforms.js'
 import { outputsFor } from '../../src/report/report.js'
 import type { Verdict } from '../../src/verify/verify.js'
@@ -40,13 +43,14 @@ describe('outputs', () => {
   })
 })
 
+const SUMMARY = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'summary-')), 'summary.md')
+
 describe('the job summary', () => {
   it('is a table of text: what came from the kernel is never markup', async () => {
-    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs')
-    const { join } = await import('node:path')
-    const { tmpdir } = await import('node:os')
+    const { readFileSync, writeFileSync } = await import('node:fs')
     const { writeSummary } = await import('../../src/report/report.js')
-    const file = join(mkdtempSync(join(tmpdir(), 'summary-')), 'summary.md')
+    // the toolkit keeps the file it first wrote to: one for the whole file, emptied for each test
+    const file = SUMMARY
     writeFileSync(file, '')
     const saved = process.env.GITHUB_STEP_SUMMARY
     process.env.GITHUB_STEP_SUMMARY = file
@@ -84,6 +88,37 @@ describe('the job summary', () => {
     expect(html).toContain('<code>registry.example/binfmt&#60;b&#62;:1</code>')
     expect(html).not.toMatch(/<(img|script|b|i)\b/)
     expect(html).not.toContain('\r')
+  })
+})
+
+describe('the job summary of a run that registered from the runner', () => {
+  it('says the emulators serve the runner, its chroots and its containers alike', async () => {
+    const { readFileSync, writeFileSync } = await import('node:fs')
+    const { writeSummary } = await import('../../src/report/report.js')
+    // the toolkit keeps the file it first wrote to: one for the whole file, emptied for each test
+    const file = SUMMARY
+    writeFileSync(file, '')
+    const saved = process.env.GITHUB_STEP_SUMMARY
+    process.env.GITHUB_STEP_SUMMARY = file
+    try {
+      const arm64 = byArch('arm64')
+      await writeSummary(
+        [{ platform: arm64, native: false, ok: true, how: 'host probe + probe chrooted into an empty directory' }],
+        [{ platform: arm64, action: 'add', reason: 'not registered yet' }],
+        [byArch('amd64')],
+        { platforms: 'linux/amd64,linux/arm64', emulated: 'linux/arm64', failed: '', qemuVersion: '' },
+        undefined,
+        'the runner itself, with sudo -n tee',
+        'registered from the runner itself: the emulated platforms work for programs on this runner, in its chroots and in its containers alike'
+      )
+    } finally {
+      process.env.GITHUB_STEP_SUMMARY = saved
+    }
+    const html = readFileSync(file, 'utf8')
+    expect(html).toContain('<li>Registered through: the runner itself, with sudo -n tee</li>')
+    expect(html).toContain(
+      '<li>Registered from the runner itself: the emulated platforms work for programs on this runner, in its chroots and in its containers alike</li>'
+    )
   })
 })
 

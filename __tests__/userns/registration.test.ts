@@ -233,6 +233,7 @@ describe('in a private binfmt_misc instance', () => {
       ...plannedCleanup(changes, host.entries),
       interpreterDir: emulators,
       native: [],
+      registrar: 'runner' as const,
       helperImage: '',
       privilege: 'auto' as const,
       timeout: 1

@@ -22,7 +22,7 @@ export interface Entry {
 export const FLAGS = 'POCF'
 
 const MAX_LINE = 1920
-const MAX_INTERPRETER = 127
+export const MAX_INTERPRETER = 127
 
 export function defaultMask(p: Platform): Buffer {
   const mask = Buffer.alloc(20, 0xff)
@@ -63,9 +63,12 @@ export function lineForEntry(e: Entry): string | undefined {
 
 /**
  * Names this action will touch or print as they are. The kernel accepts almost anything (a carriage
- * return, a colon); an entry with another name is never changed, and only shown escaped.
+ * return, a colon); an entry with another name is never changed, and only shown escaped. The table's
+ * own files and the directory's dot names are never an entry's: writing `-1` to `status` would remove
+ * every entry.
  */
-export const isPlainName = (name: string): boolean => /^[A-Za-z0-9._+-]{1,64}$/.test(name)
+export const isPlainName = (name: string): boolean =>
+  /^[A-Za-z0-9._+-]{1,64}$/.test(name) && !['.', '..', 'register', 'status'].includes(name)
 
 export function parseEntry(name: string, text: string): Entry {
   const e: Entry = { name, enabled: false, interpreter: '', flags: '', offset: 0 }

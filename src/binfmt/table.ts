@@ -68,3 +68,10 @@ export function readEntriesSync(dir = BINFMT_MISC): Map<string, Entry> {
 /** One string that changes whenever any entry does: to tell whether the table changed meanwhile. */
 export const fingerprint = (entries: ReadonlyMap<string, Entry>): string =>
   JSON.stringify([...entries.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
+
+/** The running kernel's boot id: the same on two sides means the same kernel, and so the same table. '' where it cannot be read. */
+export const bootId = (): Promise<string> =>
+  fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
+    t => t.trim(),
+    () => ''
+  )

@@ -5,6 +5,7 @@
 import * as io from '@actions/io'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { runCommand, type RunResult } from './command.js'
+import { endpointEnv, type Endpoint } from './endpoint.js'
 import { PermanentError, withRetries } from './retry.js'
 import type { Engine } from './engine.js'
 import { TimeoutError } from './timeout.js'
@@ -20,10 +21,10 @@ export interface EngineInfo {
  * which runs by id as the image this host pulled, and the engine would refuse that. Every call that
  * needs a platform (pull, create) names it itself.
  */
-function engineEnv(): NodeJS.ProcessEnv {
+function engineEnv(endpoint?: Endpoint): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, DOCKER_CONTENT_TRUST: 'false' }
   delete env.DOCKER_DEFAULT_PLATFORM
-  return env
+  return endpoint ? endpointEnv(env, endpoint) : env
 }
 
 /** Seconds for calls that only talk to the local daemon. */
@@ -40,7 +41,9 @@ export class Docker implements Engine {
   constructor(
     /** seconds for calls that reach the network (pull) */
     private readonly networkTimeout: number,
-    private readonly bin = 'docker'
+    private readonly bin = 'docker',
+    /** the engine to reach, when not the one the job's environment names (post: main's) */
+    private readonly endpoint?: Endpoint
   ) {}
 
   async call(
@@ -50,7 +53,7 @@ export class Docker implements Engine {
     doneWhen?: RegExp
   ): Promise<RunResult> {
     try {
-      return await runCommand(this.bin, args, { timeout, input, env: engineEnv(), doneWhen })
+      return await runCommand(this.bin, args, { timeout, input, env: engineEnv(this.endpoint), doneWhen })
     } catch (err) {
       if (err instanceof TimeoutError) {
         throw new TimeoutError(`the Docker engine did not answer: ${err.message}. Check that dockerd is healthy.`)
@@ -143,7 +146,7 @@ export class Docker implements Engine {
     try {
       r = await runCommand(this.bin, ['pull', '--quiet', ...(platform ? ['--platform', platform] : []), ref], {
         timeout: seconds,
-        env: engineEnv()
+        env: engineEnv(this.endpoint)
       })
     } catch (err) {
       if (err instanceof TimeoutError) {

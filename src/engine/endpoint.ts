@@ -53,3 +53,33 @@ export function engineElsewhere(env: NodeJS.ProcessEnv = process.env): string | 
     ? undefined
     : `the docker context ${context} points at ${at ? shown(at) : 'an engine this step cannot tell'}`
 }
+
+/**
+ * The engine as the CLI is pointed at it: DOCKER_HOST when it is set, else the context in force (the
+ * default one when none is named). Post reaches the same engine by it, whatever the job says by then.
+ */
+export type Endpoint = { host: string } | { context: string }
+
+export function engineEndpoint(env: NodeJS.ProcessEnv = process.env): Endpoint {
+  if (env.DOCKER_HOST) return { host: env.DOCKER_HOST }
+  return { context: env.DOCKER_CONTEXT || configuredContext(env) || 'default' }
+}
+
+/** The environment that points the CLI at an endpoint: one of the two variables, never both. */
+export function endpointEnv(env: NodeJS.ProcessEnv, endpoint: Endpoint): NodeJS.ProcessEnv {
+  const out = { ...env }
+  delete out.DOCKER_HOST
+  delete out.DOCKER_CONTEXT
+  return 'host' in endpoint ? { ...out, DOCKER_HOST: endpoint.host } : { ...out, DOCKER_CONTEXT: endpoint.context }
+}
+
+/** An endpoint as main saved it, taken only when it has the shape the CLI accepts. */
+export function isEndpoint(x: unknown): x is Endpoint {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) return false
+  const keys = Object.keys(x)
+  const e = x as Record<string, unknown>
+  if (keys.length !== 1) return false
+  if (keys[0] === 'host')
+    return typeof e.host === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^\s\u0000-\u001f\u007f]{1,500}$/.test(e.host)
+  return keys[0] === 'context' && typeof e.context === 'string' && /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,199}$/.test(e.context)
+}

@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs/promises'
 import { handlersOf, type Entry } from '../binfmt/entry.js'
-import { fingerprint, globallyEnabled, readEntries } from '../binfmt/table.js'
+import { bootId, fingerprint, globallyEnabled, readEntries } from '../binfmt/table.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
 import { probeHost, probesToRun, runsOnCpu, type CpuAnswer, type HostProbes, type ProbeResult } from '../probe/run.js'
 import { engineElsewhere } from '../engine/endpoint.js'
@@ -28,6 +28,8 @@ export interface HostState {
   probes: Map<string, string>
   /** probe results before this run changed anything (for the host's family, the requested platforms and those an entry claims) */
   before: Map<string, ProbeResult>
+  /** the boot id of the kernel whose table this is: every later write must find the same one */
+  bootId: string
   /**
    * set when the table was read through the engine, not by this process (which cannot read it, or whose
    * engine is elsewhere): then it is also written, verified and restored through the engine
@@ -138,7 +140,7 @@ export async function inspectHost(
   const { probes, before } = probed
   if (!(await globallyEnabled())) throw switchedOff()
   const { native, undecided } = await nativenessOf(own, before, entries, probes, true)
-  return { mount, entries, native, variants: await nativeVariants(own), undecided, probes, before }
+  return { mount, entries, native, variants: await nativeVariants(own), undecided, probes, before, bootId: await bootId() }
 }
 
 const keptChanging = (): Error =>
@@ -169,13 +171,6 @@ async function nativenessOf(
   }
   return { native, undecided }
 }
-
-/** This kernel's boot id, or '' where it cannot be read. */
-const bootId = (): Promise<string> =>
-  fs.readFile('/proc/sys/kernel/random/boot_id', 'utf8').then(
-    t => t.trim(),
-    () => ''
-  )
 
 /**
  * The host stage through the engine: a helper reads the table and runs the probes where containers run,
@@ -223,6 +218,7 @@ async function inspectInEngine(
     undecided,
     probes,
     before: look.results,
+    bootId: look.bootId,
     engine: { view, why, sameKernel }
   }
 }

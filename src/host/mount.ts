@@ -5,6 +5,7 @@
 import * as path from 'node:path'
 import { BINFMT_MISC, exists } from '../binfmt/table.js'
 import { runCommand } from '../engine/command.js'
+import { PROBE_ENV } from '../probe/run.js'
 
 /** binfmt_misc is not mounted here and this process could not mount it; `why` says what each way answered. */
 export class NotMountedError extends Error {
@@ -35,7 +36,8 @@ export async function ensureMounted(dir = BINFMT_MISC): Promise<MountResult> {
   const errors: string[] = []
   for (const [tool, args] of attempts) {
     try {
-      const r = await runCommand(tool, args, { timeout: 30 })
+      // none of the step's environment: sudo and mount need only a PATH
+      const r = await runCommand(tool, args, { timeout: 30, env: PROBE_ENV })
       if (r.exitCode === 0 && (await exists(path.join(dir, 'register')))) {
         return { mountedNow: true, how: [tool, ...args].join(' ') }
       }

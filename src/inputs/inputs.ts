@@ -9,6 +9,8 @@ import { InputError, parsePlatformList, validateImage, validateSha256, validateU
 
 export type Privilege = 'auto' | 'true' | 'false'
 export type SourceKind = 'image' | 'download'
+/** Where binfmt_misc is written from: the runner itself, a helper container, or whichever fits (auto). */
+export type RegisterFrom = 'auto' | 'runner' | 'container'
 
 export interface Inputs {
   /** `all`, or the platforms asked for, in table order */
@@ -21,6 +23,7 @@ export interface Inputs {
   cacheImage: boolean
   cleanup: boolean
   privileged: Privilege
+  registerFrom: RegisterFrom
   source: SourceKind
   /** empty: the known release for this host */
   downloadUrl: string
@@ -85,6 +88,7 @@ export function readInputs(): Inputs {
     cacheImage: text(Input.CacheImage) === '' ? true : bool(Input.CacheImage),
     cleanup: bool(Input.Cleanup),
     privileged: oneOf<Privilege>(Input.Privileged, ['auto', 'true', 'false'], 'auto'),
+    registerFrom: oneOf<RegisterFrom>(Input.RegisterFrom, ['auto', 'runner', 'container'], 'auto'),
     source: oneOf<SourceKind>(Input.Source, ['image', 'download'], 'image'),
     downloadUrl: validateUrl(Input.DownloadUrl, text(Input.DownloadUrl)),
     downloadSha256: validateSha256(Input.DownloadSha256, text(Input.DownloadSha256)),

@@ -6,7 +6,7 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import { entryMatches, lineForEntry, type Entry } from '../binfmt/entry.js'
-import { BINFMT_MISC, readEntries } from '../binfmt/table.js'
+import { BINFMT_MISC, bootId, readEntries } from '../binfmt/table.js'
 import type { EngineView } from '../host/engine-view.js'
 import { readInputs, type Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
@@ -14,7 +14,7 @@ import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
 import { probeHeader } from '../probe/elf.js'
 import { runProbes, writeProbes } from '../probe/run.js'
 import { forPost } from '../factory.js'
-import { guardNative, type Change, type ChangeResult, type Mount } from '../register/registrar.js'
+import { guardNative, otherKernel, type Change, type ChangeResult, type Mount } from '../register/registrar.js'
 import { makeScratchDir } from '../scratch.js'
 import { readCleanup, type CleanupState } from '../state.js'
 
@@ -82,23 +82,43 @@ function report(r: ChangeResult): void {
   else log.info(line)
 }
 
+type Compared = Pick<Inputs, 'helperImage' | 'privileged' | 'registerFrom'>
+
+/** The registrar main used is one the input allows now. */
+const allows = (from: Inputs['registerFrom'], state: Pick<CleanupState, 'registrar'>): boolean =>
+  from === 'auto' || from === state.registrar
+
+/** Whether post sees an input differently from main: then the saved state is not used. */
+export const differs = (state: Pick<CleanupState, 'helperImage' | 'privilege' | 'registrar'>, inputs: Compared): boolean =>
+  state.helperImage !== inputs.helperImage || state.privilege !== inputs.privileged || !allows(inputs.registerFrom, state)
+
 /** Which input post sees differently from main, with both values, and what to do. */
-export function mismatch(
-  state: Pick<CleanupState, 'helperImage' | 'privilege'>,
-  inputs: Pick<Inputs, 'helperImage' | 'privileged'>
-): string {
+export function mismatch(state: Pick<CleanupState, 'helperImage' | 'privilege' | 'registrar'>, inputs: Compared): string {
   const differ = [
     state.helperImage !== inputs.helperImage
       ? `helper-image was ${state.helperImage} in main and is ${inputs.helperImage} now`
       : '',
-    state.privilege !== inputs.privileged ? `privileged was ${state.privilege} in main and is ${inputs.privileged} now` : ''
+    state.privilege !== inputs.privileged ? `privileged was ${state.privilege} in main and is ${inputs.privileged} now` : '',
+    allows(inputs.registerFrom, state)
+      ? ''
+      : `register-from is ${inputs.registerFrom} now, and main registered ` +
+        (state.registrar === 'runner' ? 'from the runner itself' : 'through a helper container')
   ].filter(Boolean)
   return (
     `the saved cleanup state was not used, so nothing was put back: ${differ.join(', and ')}. Post uses only what ` +
-    'main recorded with the same inputs, as the helper it starts runs with SYS_ADMIN. Give these inputs values ' +
+    "main recorded with the same inputs, as what it runs writes the kernel's table. Give these inputs values " +
     'that stay the same for the whole job (not an expression whose value changes after main), and put the entries ' +
     'back by hand this time, or let the machine go if it is ephemeral.'
   )
+}
+
+/** The runner's own table is the one main changed: the same kernel, still mounted. */
+async function sameKernel(state: CleanupState): Promise<void> {
+  const now = await bootId()
+  if (state.bootId && now && now !== state.bootId) throw otherKernel(now, state.bootId)
+  if (state.registrar === 'runner' && !fs.existsSync(`${BINFMT_MISC}/register`)) {
+    throw new Error('binfmt_misc is no longer mounted on this runner: what main registered went with it, and nothing was changed')
+  }
 }
 
 export async function cleanup(): Promise<void> {
@@ -108,13 +128,15 @@ export async function cleanup(): Promise<void> {
     // the state is only main's own when the inputs still say so
     const inputs = readInputs()
     if (!inputs.cleanup) return
-    if (state.helperImage !== inputs.helperImage || state.privilege !== inputs.privileged) {
-      throw new Error(mismatch(state, inputs))
-    }
+    if (differs(state, inputs)) throw new Error(mismatch(state, inputs))
     await core.group('Cleanup', async () => {
       const registrar = forPost(state)
-      // as main did: through the engine when it did, or when this process cannot read the table
-      const engine = state.engine || !fs.existsSync(`${BINFMT_MISC}/register`) ? registrar : undefined
+      // the kernel main changed, and no other: a helper refuses another, as the runner does below
+      if (state.bootId) registrar.expectKernel(state.bootId)
+      // as main did: through the engine when it did, or when a helper's process cannot read the table
+      const throughEngine = state.registrar === 'container' && (state.engine || !fs.existsSync(`${BINFMT_MISC}/register`))
+      const engine = throughEngine ? registrar.view : undefined
+      if (!engine) await sameKernel(state)
       const current = engine ? (await engine.look(new Map())).entries : await readEntries()
       // through the engine, interpreters are bound from the engine's host, which this process may not see
       const { changes, mounts } = cleanupPlan(state, current, engine ? () => undefined : fs.existsSync)

@@ -4,6 +4,7 @@
  */
 import { lineForEntry, isPlainName, type Entry } from '../binfmt/entry.js'
 import { readEntries } from '../binfmt/table.js'
+import { engineEndpoint } from '../engine/endpoint.js'
 import { protectedPlatforms, type HostState } from '../host/inspect.js'
 import type { Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
@@ -40,7 +41,7 @@ export async function register(
   prepared: Prepared,
   host: HostState,
   inputs: Inputs,
-  registrar: Registrar & { mode?: PrivilegeMode }
+  registrar: Registrar & { mode?: PrivilegeMode; sudo?: boolean }
 ): Promise<ChangeResult[]> {
   const { decisions, emulators } = prepared
   for (const d of decisions) log.info(`${d.platform.platforms[0]}: ${d.action} (${d.reason})`)
@@ -58,6 +59,11 @@ export async function register(
       ...plannedCleanup(changes, host.entries),
       interpreterDir: emulators ? registrar.interpreterDir(emulators.key, emulators.dir) : '/',
       native: protectedPlatforms(host).map(p => p.arch),
+      registrar: registrar.kind,
+      ...(registrar.sudo ? { sudo: true } : {}),
+      ...(host.bootId ? { bootId: host.bootId } : {}),
+      // the engine as the CLI reaches it now: post reaches the same one, whatever the job says by then
+      ...(registrar.kind === 'container' ? { endpoint: engineEndpoint() } : {}),
       helperImage: inputs.helperImage,
       privilege: inputs.privileged,
       mode: registrar.mode,

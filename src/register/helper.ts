@@ -14,125 +14,24 @@ import { TimeoutError } from '../engine/timeout.js'
 import type { Privilege } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { EMULATOR_NAMES } from '../platforms.js'
-import { parseEntry, type Entry } from '../binfmt/entry.js'
-import { fingerprint } from '../binfmt/table.js'
 import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
 import type { EngineView, Look } from '../host/engine-view.js'
-import { PROBE_TIMEOUT_MS, fromStatus, type ProbeResult } from '../probe/run.js'
 import { runnerTemp } from '../scratch.js'
 import { shownToHelper } from './handover.js'
-import { Registrar, type Change, type ChangeResult, type Mount } from './registrar.js'
-
-/** How long a probe may run in the helper: as long as on the host. */
-const PROBE_SECONDS = PROBE_TIMEOUT_MS / 1000
-
-/**
- * Runs every probe (the arguments) at once, each killed after `seconds` where the image's timeout takes
- * these arguments (busybox since 1.30, coreutils), which `limit` then says: one emulator that hangs
- * costs that long, named, not the container's whole time limit.
- */
-export const probeAll = (seconds: number): string => `if timeout -s KILL 1 true >/dev/null 2>&1; then
-  echo "limit ${seconds}"
-  bounded() { timeout -s KILL ${seconds} "$@"; }
-else bounded() { "$@"; }; fi
-for p in "$@"; do ( bounded "$p" </dev/null >/dev/null 2>&1; echo "probe $? $p" ) & done
-wait`
-
-// Fixed text: every value reaches it as an argument, never as code. The first argument says what comes on
-// stdin: nothing (-), files (`stream`: a tar stream, extracted from /), or the work (`wait`: the other
-// arguments, one a line, sent once known, so the container can start before). The second says what to
-// do. `write`: each change is three arguments (op, name, line or directory), answered by one line
-// `<status> <number> [error]`.
-// `look`: the table (names and contents as hex, read before and after the probes), the probes' exit
-// statuses (each probe with a time limit of its own), the kernel's boot id and machine. Both end with `done`.
-const SCRIPT = `
-b=/binfmt_misc
-mkdir -p "$b"
-if ! err=$(mount -t binfmt_misc binfmt_misc "$b" 2>&1); then echo "mountfail $err"; exit 3; fi
-if [ "$1" = stream ]; then
-  command -v tar >/dev/null 2>&1 || { echo notar; exit 4; }
-  if ! err=$(tar -xf - -C / 2>&1); then echo "untarfail $err"; exit 5; fi
-fi
-if [ "$1" = wait ]; then
-  shift
-  while IFS= read -r a; do set -- "$@" "$a"; done
-  set -- wait "$@"
-fi
-verb=$2; shift 2
-echo ready
-if [ "$verb" = look ]; then
-  command -v od >/dev/null 2>&1 || { echo "nood"; exit 6; }
-  hex() { od -An -v -tx1 | tr -d ' \\n'; }
-  dump() {
-    for f in "$b"/* "$b"/.[!.]*; do
-      [ -e "$f" ] || continue
-      n=\${f##*/}
-      case $n in register|status) continue ;; esac
-      echo "$1 $(printf '%s' "$n" | hex) $(hex <"$f")"
-    done
-  }
-  echo "status $(cat "$b/status")"
-  echo "boot $(cat /proc/sys/kernel/random/boot_id)"
-  echo "machine $(uname -m)"
-  dump before
-${probeAll(PROBE_SECONDS)}
-  dump after
-  echo done
-  exit 0
-fi
-points_into() { while read -r k v; do [ "$k" = interpreter ] && case $v in "$2"/*) return 0 ;; esac; done <"$1"; return 1; }
-i=0
-while [ $# -ge 3 ]; do
-  op=$1; name=$2; arg=$3; shift 3; i=$((i + 1))
-  if [ "$op" = remove ]; then
-    if [ ! -e "$b/$name" ]; then echo "gone $i"
-    elif [ -n "$arg" ] && ! points_into "$b/$name" "$arg"; then echo "changed $i"
-    elif err=$( (echo -1 >"$b/$name") 2>&1 ); then echo "ok $i"
-    else echo "failed $i $err"; fi
-  elif err=$( (printf '%s' "$arg" >"$b/register") 2>&1 ); then
-    [ "$op" = add-disabled ] && echo 0 >"$b/$name"
-    echo "ok $i"
-  elif [ -e "$b/$name" ]; then echo "exists $i"
-  else echo "failed $i $err"; fi
-done
-echo done
-`
-
-/** The work is over: the container's removal, which `--rm` makes the CLI wait for, goes on while the action does. */
-const DONE = /^done$/m
-
-/** Where probes are put inside a helper that looks at the table for this process. */
-export const PROBE_DIR = '/run/setup-qemu-probes'
-
-const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString()
-
-/** What a probe's status in the helper says: killed (128 + 9) where it had a limit is timed out. */
-const probeResult = (status: number, limit: number | undefined): ProbeResult =>
-  limit && status === 137
-    ? { ok: false, error: 'timed out', detail: `after ${limit} s in the helper container` }
-    : fromStatus(status)
-
-/** The `look` answer, parsed: entry names and texts arrive as hex, so no byte of them can be misread. */
-export function parseLook(stdout: string): Look {
-  const tables: Record<string, Map<string, Entry>> = { before: new Map(), after: new Map() }
-  const look: Look = { entries: tables.before, changed: false, enabled: false, bootId: '', machine: '', results: new Map() }
-  let limit: number | undefined
-  for (const line of stdout.split('\n')) {
-    const [key, a = '', b = ''] = line.split(' ')
-    if ((key === 'before' || key === 'after') && /^[0-9a-f]*$/.test(a + b)) {
-      const name = fromHex(a)
-      tables[key].set(name, parseEntry(name, fromHex(b)))
-    } else if (key === 'status') look.enabled = a === 'enabled'
-    else if (key === 'boot') look.bootId = a
-    else if (key === 'machine') look.machine = a
-    else if (key === 'limit') limit = Number(a)
-    else if (key === 'probe' && b.startsWith(`${PROBE_DIR}/probe-`)) {
-      look.results.set(b.slice(`${PROBE_DIR}/probe-`.length), probeResult(Number(a), limit))
-    }
-  }
-  look.changed = fingerprint(tables.before) !== fingerprint(tables.after)
-  return look
-}
+import {
+  ANSWERED,
+  DONE,
+  OTHER_KERNEL,
+  PROBE_DIR,
+  kernelOf,
+  parseAnswers,
+  parseLook,
+  scriptArgs,
+  verbArgs,
+  workLines,
+  type Stdin
+} from './helper-protocol.js'
+import { Registrar, otherKernel, type Change, type ChangeResult, type Mount } from './registrar.js'
 
 /** What the engine says when it will not grant a container the privilege it asked for. */
 const REFUSAL = /privileged|operation not permitted|permission denied|apply caps|capabilit|not allowed/i
@@ -142,20 +41,6 @@ export const PRIVILEGE_MODES: readonly PrivilegeMode[] = ['least', 'privileged']
 
 /** How a mode reads in logs and messages. */
 const asFlag = (mode: PrivilegeMode | undefined): string => (mode === 'privileged' ? '--privileged' : '--cap-add SYS_ADMIN')
-
-/** The helper's answer line for each change, by position. */
-export function parseAnswers(stdout: string): Map<number, { status: ChangeResult['status']; error?: string }> {
-  const answers = new Map<number, { status: ChangeResult['status']; error?: string }>()
-  for (const line of stdout.split('\n')) {
-    const m = /^(ok|exists|gone|changed|failed) (\d+)(?: (.*))?$/.exec(line)
-    if (m)
-      answers.set(Number(m[2]) - 1, {
-        status: m[1] as ChangeResult['status'],
-        ...(m[1] === 'failed' ? { error: m[3] || 'write refused' } : {})
-      })
-  }
-  return answers
-}
 
 /** `--mount` splits its value on commas and reads quotes: a path with either cannot be given there. */
 export function bindMount(m: Mount): string[] {
@@ -169,10 +54,6 @@ export function bindMount(m: Mount): string[] {
   }
   return ['--mount', `type=bind,source=${m.host},target=${m.target},readonly`]
 }
-
-/** What a helper reads on stdin: nothing, files (a tar stream), or its work, sent once known. */
-export type Stdin = 'none' | 'files' | 'work'
-const STDIN_ARG: Record<Stdin, string> = { none: '-', files: 'stream', work: 'wait' }
 
 /** The `docker run` arguments for one helper container (the changes follow them). */
 export function helperArgs(
@@ -206,14 +87,8 @@ export function helperArgs(
     if (info.securityOptions.some(o => o.includes('name=selinux'))) args.push('--security-opt', 'label=disable')
   }
   for (const m of mounts.filter(x => !x.send)) args.push(...bindMount(m))
-  args.push('--entrypoint', 'sh', image, '-c', SCRIPT, 'sh', STDIN_ARG[stdin])
+  args.push('--entrypoint', 'sh', image, ...scriptArgs(stdin))
   return args
-}
-
-/** A helper's work as it reads it on stdin: one argument a line. */
-export function workLines(args: readonly string[]): Buffer {
-  if (args.some(a => /[\n\0]/.test(a))) throw new Error('a helper argument cannot hold a newline or a NUL')
-  return Buffer.from(args.map(a => `${a}\n`).join(''))
 }
 
 /** A helper started before its work was known, with the directory it shows where entries will point. */
@@ -247,15 +122,15 @@ async function streamOf(mounts: readonly Mount[]): Promise<Buffer | undefined> {
 /** What a helper's run came to: its output, or why the engine would not give it the privilege. */
 type Outcome = { refused: string } | { refused?: undefined; stdout: string; exitCode: number; stderr: string }
 
-/** Output that proves the script ran: only a helper that never got that far can have been refused. */
-const ANSWERED = /^(ready|(ok|exists|gone|changed|failed) \d+)/m
-
 /** The engine went away, or was never there at this address. */
 const GONE = /cannot connect to the docker daemon|error during connect|connection refused|broken pipe|connection reset|EOF$/i
 
 export class HelperRegistrar extends Registrar implements EngineView {
+  readonly kind = 'container'
   /** which privilege worked; post uses the same */
   mode?: PrivilegeMode
+  /** the boot id of the kernel every helper must find: told, or the first one a helper saw */
+  private kernel?: string
   private ready?: Promise<EngineInfo>
   /** the helper image's local id: it is run by id, as a copy loaded from a cache has no other name */
   private localImage?: string
@@ -369,6 +244,23 @@ export class HelperRegistrar extends Registrar implements EngineView {
     return `helper container (${asFlag(this.mode)})`
   }
 
+  get view(): EngineView {
+    return this
+  }
+
+  expectKernel(id: string): void {
+    if (id) this.kernel = id
+  }
+
+  /** One kernel for every helper: the first to answer names it where none was told, and the script refuses any other. */
+  private sameKernel(stdout: string): void {
+    const seen = kernelOf(stdout)
+    if (OTHER_KERNEL.test(stdout) || (this.kernel && seen && seen !== this.kernel)) {
+      throw otherKernel(seen || 'unknown', this.kernel ?? 'unknown')
+    }
+    this.kernel ??= seen || undefined
+  }
+
   interpreterDir(key: string, _hostDir?: string): string {
     return `${INTERPRETER_DIR}/${key.slice(0, 12)}`
   }
@@ -392,7 +284,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
 
   private async writeWith(changes: readonly Change[], mounts: readonly Mount[]): Promise<ChangeResult[]> {
     const input = await streamOf(mounts)
-    const r = await this.inHelper(['write', ...changes.flatMap(changeArgs)], mounts, input)
+    const r = await this.inHelper(verbArgs('write', this.kernel, changes.flatMap(changeArgs)), mounts, input)
     const answers = parseAnswers(r.stdout)
     if (answers.size === 0 && !/^ready$/m.test(r.stdout)) this.failed(r)
     log.info(`registered through a helper container with ${asFlag(this.mode)}`)
@@ -411,7 +303,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
       files.push({ name: `${PROBE_DIR.slice(1)}/probe-${arch}`, data: await fs.readFile(file), mode: st.mode })
     }
     const paths = [...probes.keys()].map(arch => `${PROBE_DIR}/probe-${arch}`)
-    const r = await this.inHelper(['look', ...paths], [], files.length ? tarOf(files) : undefined)
+    const r = await this.inHelper(verbArgs('look', this.kernel, paths), [], files.length ? tarOf(files) : undefined)
     if (!/^boot /m.test(r.stdout)) this.failed(r)
     return parseLook(r.stdout)
   }
@@ -438,6 +330,7 @@ export class HelperRegistrar extends Registrar implements EngineView {
         (await this.runHelper(mode, info, verb, mounts, input, input ? 'files' : 'none'))
       if (outcome.refused === undefined) {
         this.mode = mode
+        this.sameKernel(outcome.stdout)
         return outcome
       }
       refusals.push(`${asFlag(mode)}: ${outcome.refused}`)

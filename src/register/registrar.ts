@@ -1,9 +1,11 @@
 /**
  * Stage 4: changing binfmt_misc. A registrar is one way of writing to the kernel's table (a helper
- * container, or this process directly); each is one file implementing `write`. The native-format guard
- * lives here, in front of every registrar, so no input and no registrar can get around it.
+ * container, or this runner itself); each is one file implementing `write`, chosen in src/factory.ts.
+ * The native-format guard lives here, in front of every registrar, so no input and no registrar can get
+ * around it.
  */
 import { entryClaims, type Entry } from '../binfmt/entry.js'
+import type { EngineView } from '../host/engine-view.js'
 import type { Platform } from '../platforms.js'
 import { elfShapes } from '../probe/elf.js'
 
@@ -37,6 +39,18 @@ export interface Mount {
 }
 
 export class NativeFormatError extends Error {}
+
+/** Where the writes are made from: this runner itself, or a helper container the engine runs. */
+export type RegistrarKind = 'runner' | 'container'
+export const REGISTRAR_KINDS: readonly RegistrarKind[] = ['runner', 'container']
+
+/** A write refused because the table is another kernel's than the one this run read (or main changed). */
+export const otherKernel = (found: string, expected: string): Error =>
+  new Error(
+    `binfmt_misc was not changed: it belongs to another kernel (boot id ${found}) than the one this run read and ` +
+      `changed (boot id ${expected}). The machine has restarted since, or the engine is reached on another machine ` +
+      '(a DOCKER_HOST that leads to more than one, or one changed during the job); what was changed there is not here to change.'
+  )
 
 /** The magic and mask of an `M` registration line, decoded from its `\xNN` text. */
 export function decodeLine(line: string): Entry | undefined {
@@ -72,8 +86,18 @@ export function guardNative(changes: readonly Change[], protectedPlatforms: read
 }
 
 export abstract class Registrar {
+  abstract readonly kind: RegistrarKind
+
   /** how it writes, for the log and summary */
   abstract readonly method: string
+
+  /** The engine's own view of the table, for a registrar that writes through an engine. */
+  get view(): EngineView | undefined {
+    return undefined
+  }
+
+  /** The kernel (boot id) whose table this registrar changes: it refuses to write to another's. */
+  abstract expectKernel(bootId: string): void
 
   /** The directory the kernel is told to open emulators from. */
   abstract interpreterDir(key: string, hostDir: string): string

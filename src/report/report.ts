@@ -94,7 +94,9 @@ export async function writeSummary(
   native: readonly Platform[],
   outputs: Outputs,
   emulators: Emulators | undefined,
-  method: string | undefined
+  method: string | undefined,
+  /** who the emulators serve, where that is more than the engine's containers */
+  serves?: string
 ): Promise<void> {
   // every cell is text, some of it from the kernel or the engine: never markup
   const row = (platform: Platform, kind: string, did: string, why: string, how: string, result: string): string[] =>
@@ -126,6 +128,7 @@ export async function writeSummary(
           ? `Emulators: ${code(emulators.from)} (${emulators.origin}${emulators.version ? `, QEMU ${html(emulators.version)}` : ''})`
           : '',
         method ? `Registered through: ${html(method)}` : '',
+        serves ? html(serves.charAt(0).toUpperCase() + serves.slice(1)) : '',
         `platforms: ${code(outputs.platforms)}`,
         outputs.failed ? `failed: ${code(outputs.failed)}` : ''
       ].filter(Boolean)
