@@ -43,12 +43,8 @@ describe('privileged: false', () => {
     clearEntries()
     const r = await act('least', { platforms: 'arm64', privileged: 'false', ...IMG, ...HELPER })
     expect(r.rc).toBe(0)
-<<<<<<< HEAD
-    expect(r.mainLog).toContain('--cap-add SYS_ADMIN')
-    expect(r.mainLog).not.toMatch(/docker run .*--privileged /)
-=======
     expect(r.mainLog).toContain('registering through a helper container: register-from: container')
     expect(r.mainLog).toContain('registered through a helper container with --cap-add SYS_ADMIN')
->>>>>>> issue-21-direct
+    expect(r.mainLog).not.toMatch(/docker run .*--privileged /)
   })
 })
