@@ -57,10 +57,9 @@ export class ActionsCache {
       abandoned: false,
       debug: log.debug
     }
-    const ms = this.limit * 1000
-    const work = client().then(async cache =>
-      withinScope(scope, async () => cache.restoreCache([STAGE[holds]], key, [], { timeoutInMs: ms, segmentTimeoutInMs: ms }))
-    )
+    // no timeouts of the library's own: one that ended the download after the run stopped waiting would
+    // only add a warning about a restore nobody uses
+    const work = client().then(async cache => withinScope(scope, async () => cache.restoreCache([STAGE[holds]], key)))
     let hit: string | undefined
     try {
       hit = await withTimeout(work, this.limit, `no answer within ${this.limit}s`)
