@@ -31,10 +31,27 @@ const undiciOnFirstUse = {
   }
 }
 
+/**
+ * The cache library's own tar (`tar -P`, into GITHUB_WORKSPACE), answered with the action's archive
+ * module: its extractTar refuses any member that is absolute, has a `..` part, or is not a regular file
+ * or directory, and writes only into a directory the restore chose.
+ */
+const ARCHIVE = fileURLToPath(new URL('./src/acquire/actions-cache/archive.ts', import.meta.url))
+const cacheArchive = {
+  name: 'cache-archive',
+  resolveId(source, importer) {
+    if (source === './internal/tar.js' && importer?.includes('/node_modules/@actions/cache/lib/')) return ARCHIVE
+    return null
+  }
+}
+
 /** Chunks of their own for what the lazily loaded parts share, named for what they hold. */
 const SHARED = [
   ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\/|\/undici-on-first-use\.cjs$/],
-  ['semver', /\/node_modules\/semver\//]
+  ['semver', /\/node_modules\/semver\//],
+  ['tar', /\/node_modules\/(tar|minipass|minizlib|chownr|yallist|@isaacs\/fs-minipass|fs-minipass)\//],
+  // the cache library loads it, and so does the main chunk: small, and free of the toolkit
+  ['cache-archive', /\/src\/acquire\/actions-cache\/archive\.ts$/]
 ]
 
 /** Warnings of dependencies' own code that change nothing in what is bundled. */
@@ -60,6 +77,7 @@ export default {
   plugins: [
     typescript({ include: ['src/**/*.ts'], outDir: DIR, declaration: false, sourceMap: false }),
     undiciOnFirstUse,
+    cacheArchive,
     nodeResolve({ preferBuiltins: true }),
     // a require() inside try/catch is bundled like any other: left as it is, it would throw in an ES module
     commonjs({ ignoreTryCatch: false }),

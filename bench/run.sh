@@ -58,7 +58,7 @@ HOSTED=(RUNNER_ENVIRONMENT=github-hosted ACTIONS_CACHE_SERVICE_V2=true "ACTIONS_
   ACTIONS_RUNTIME_TOKEN=bench GITHUB_SERVER_URL=https://github.com)
 
 now() { date +%s%N; }
-# the images' ids, which name their content: a helper loaded from the Actions cache has no other name
+# the images' ids, which name their content: a copy under another name goes too
 docker pull -q "$BINFMT_IMAGE" >/dev/null && docker pull -q "$HELPER_IMAGE" >/dev/null || exit 1
 IMAGE_IDS=$(docker image inspect --format '{{.Id}}' "$BINFMT_IMAGE" "$HELPER_IMAGE") || exit 1
 # the images gone under every name (tests tag them through other registries too), so a pull is a pull

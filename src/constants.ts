@@ -14,7 +14,8 @@ export const Input = {
   DownloadUrl: 'download-url',
   DownloadSha256: 'download-sha256',
   Timeout: 'timeout',
-  Summary: 'summary'
+  Summary: 'summary',
+  RegistryMirror: 'registry-mirror'
 } as const
 
 export const Output = {

@@ -2,7 +2,6 @@
  * Which source, engine and registrar a run uses: the one place that picks them, for main and post alike.
  * A new way to register is one file in src/register/ extending `Registrar`, and its line in REGISTRARS.
  */
-import { ActionsCache, ActionsCachedSource, actionsCacheWanted, cacheKeys, emulatorSet } from './acquire/actions-cache.js'
 import { hostPlatform } from './acquire/elf.js'
 import { createSource } from './acquire/index.js'
 import type { EmulatorSource } from './acquire/source.js'
@@ -127,8 +126,7 @@ export async function forMain(
   // before anything changes: a forced `runner` that cannot work stops here
   const choice = choose(inputs.registerFrom, facts)
   const helper = choice.kind === 'container'
-  // first: on a hosted runner the helper image may come from the Actions cache, not a registry
-  const source = behindActionsCache(createSource(inputs, docker, scratchDir), inputs, docker, scratchDir, helper)
+  const source = createSource(inputs, docker, scratchDir)
   const registration = new Registration(
     choice,
     {
@@ -146,34 +144,10 @@ export async function forMain(
   if (helper && registersFromTable(inputs.platforms, readEntriesSync(), hostPlatform(), inputs.reset)) {
     void registration.registrar.prepare().catch(() => undefined)
   }
-  // looked up meanwhile too: loading the tool cache's client is much of a quick run
+  // looked up meanwhile too: loading the tool cache's client is much of a quick run; a tag is resolved,
+  // and on a hosted runner the Actions cache read when the tool cache lacks the emulators
   void source.cached().catch(() => undefined)
   return { source, registration }
-}
-
-/** On a hosted runner, the source behind the Actions cache, which starts restoring now; else the source. */
-function behindActionsCache(
-  source: EmulatorSource,
-  inputs: Inputs,
-  docker: Docker,
-  scratchDir: string,
-  /** the helper image is kept too: a run that registers from the runner has no use for it */
-  withHelper: boolean
-): EmulatorSource {
-  if (!actionsCacheWanted(inputs.cacheImage)) return source
-  // a hosted runner: what a later job needs goes in the Actions cache, keyed by what it is
-  if (!source.contentKey) {
-    log.info(`the Actions cache is not used: ${source.from} is not pinned, so what it holds has no fixed name`)
-    return source
-  }
-  const set = emulatorSet(inputs.platforms)
-  const { emulators, helper } = cacheKeys(source.contentKey, inputs.helperImage, set)
-  const keys = withHelper ? { emulators, helper } : { emulators }
-  const cache = new ActionsCache(keys, source.contentKey, set, inputs.helperImage, docker, inputs.timeout, scratchDir)
-  docker.localCopy = async ref => cache.localCopy(ref)
-  // a hosted job has nothing registered yet: restoring while the host is inspected saves that time
-  cache.restore()
-  return new ActionsCachedSource(source, cache)
 }
 
 /** Post registers the way main did: the same registrar, engine, helper image and privilege. */

@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { cacheVersion, findCached, storeInCache, useCached } from '../../src/acquire/cache.js'
+import { cacheVersion, findCached, useCached } from '../../src/acquire/cache.js'
+import { storeInCache } from '../../src/acquire/cache-publish.js'
 import { ImageSource } from '../../src/acquire/image.js'
 import type { Emulators } from '../../src/acquire/source.js'
 import { Docker } from '../../src/engine/docker.js'
@@ -114,7 +115,7 @@ describe('readers', () => {
   it('register from a snapshot in their own scratch dir, which another job storing the same key never touches', async () => {
     const key = 'c'.repeat(64)
     await storeInCache(emulators(key, ['arm64', 's390x'], { size: 2 << 20 }), true)
-    const source = new ImageSource(`registry.example/binfmt:x@sha256:${key}`, noDocker, true, workDir)
+    const source = new ImageSource(`registry.example/binfmt:x@sha256:${key}`, noDocker, { useCache: true, workDir, timeout: 5 })
     const e = await source.acquire([byArch('arm64')])
     expect(e.origin).toBe('tool cache')
     const file = path.join(e.dir, 'qemu-aarch64')

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { checkEntry, findCached, storeInCache } from '../../src/acquire/cache.js'
+import { findCached } from '../../src/acquire/cache.js'
+import { storeInCache } from '../../src/acquire/cache-publish.js'
 import { hostPlatform } from '../../src/acquire/elf.js'
 import { qemuVersion } from '../../src/acquire/emulators.js'
 import { qemuVersionOf } from '../../src/acquire/qemu-version.js'
@@ -86,22 +87,6 @@ describe('is taken only as a plain version, wherever it is read', () => {
     const cached = await findCached(key)
     expect(cached?.archs).toEqual(new Set(['arm64']))
     expect(cached?.version).toBe(want)
-  })
-
-  it.each([
-    ['10.2.3', '10.2.3'],
-    [HOSTILE, undefined],
-    [{ toString: '10.2.3' }, undefined]
-  ])("from a restored Actions cache entry's metadata: %j", async (version, want) => {
-    const dir = tmp('restored')
-    const key = 'a'.repeat(64)
-    fs.writeFileSync(path.join(dir, 'qemu-aarch64'), elf, { mode: 0o755 })
-    const sha256 = { 'qemu-aarch64': createHash('sha256').update(elf).digest('hex') }
-    const meta = { key, version, from: 'x', complete: false, files: { 'qemu-aarch64': elf.length }, sha256 }
-    fs.writeFileSync(path.join(dir, 'setup-qemu.json'), JSON.stringify(meta))
-    const entry = await checkEntry(dir, key)
-    expect(typeof entry).toBe('object')
-    expect(typeof entry === 'object' && entry.version).toBe(want)
   })
 
   it('in the outputs, whatever a source handed over', () => {

@@ -10,8 +10,11 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
+import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
 import { DownloadSource } from '../../src/acquire/download.js'
-import { ImageSource } from '../../src/acquire/image.js'
+import { ImageSource, type ImageOptions } from '../../src/acquire/image.js'
+import type { ImageRegistry } from '../../src/acquire/image-pull.js'
+import { RegistryError } from '../../src/acquire/registry/index.js'
 import { CONTAINER_LABEL } from '../../src/constants.js'
 import { Docker } from '../../src/engine/docker.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../../src/platforms.js'
@@ -92,6 +95,13 @@ esac
   }
 
   const ref = `registry.example/binfmt:x@sha256:${'ab'.repeat(32)}`
+  /** A registry that refuses the API (as one behind an engine-only mirror may): the engine pulls instead. */
+  const refusing = (): ImageRegistry => ({
+    resolve: async () => Promise.reject(new RegistryError('refused', 'test: no registry API here')),
+    pull: async () => Promise.reject(new RegistryError('refused', 'test: no registry API here')),
+    close: () => undefined
+  })
+  const options = (useCache: boolean): ImageOptions => ({ useCache, workDir, timeout: 30, registry: refusing })
 
   it('keeps only ELF executables for this host, and says what each other file is', async () => {
     const d = fakeDocker()
@@ -99,7 +109,7 @@ esac
     fs.writeFileSync(path.join(bin, 'qemu-aarch64'), hostElf(1), { mode: 0o755 })
     fs.writeFileSync(path.join(bin, 'qemu-s390x'), buildProbe(foreign), { mode: 0o755 })
     fs.writeFileSync(path.join(bin, 'qemu-riscv64'), '#!/bin/sh\nexit 42\n', { mode: 0o755 })
-    const e = await new ImageSource(ref, d.docker, true, workDir).acquire('all')
+    const e = await new ImageSource(ref, d.docker, options(true)).acquire('all')
     expect([...e.archs]).toEqual(['arm64'])
     expect(fs.readdirSync(e.dir)).toEqual(['qemu-aarch64'])
     expect(out).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
@@ -109,7 +119,10 @@ esac
   it("pulls and creates for this host's platform, so a local copy for another platform is not used", async () => {
     const d = fakeDocker(foreign.platforms[0])
     fs.writeFileSync(path.join(d.root, 'usr/bin/qemu-aarch64'), hostElf(1), { mode: 0o755 })
-    await new ImageSource(ref, d.docker, false, workDir).acquire('all')
+    await new ImageSource(ref, d.docker, options(false)).acquire('all')
+    expect(out).toContain(
+      `${ref} could not be fetched over the registry API (test: no registry API here): the Docker engine pulls it instead`
+    )
     const pull = d.calls().find(c => c[0] === 'pull')
     const create = d.calls().find(c => c[0] === 'create')
     expect(pull).toEqual(['pull', '--quiet', '--platform', host.platforms[0], ref])
@@ -122,7 +135,7 @@ esac
   it('labels the container it copies from, and removes it with its volumes, even when the copy fails', async () => {
     const d = fakeDocker(host.platforms[0])
     fs.writeFileSync(path.join(d.root, 'usr/bin/qemu-aarch64'), hostElf(1), { mode: 0o755 })
-    await new ImageSource(ref, d.docker, false, workDir).acquire('all')
+    await new ImageSource(ref, d.docker, options(false)).acquire('all')
     const create = d.calls().find(c => c[0] === 'create') as string[]
     const label = create[create.indexOf('--label') + 1]
     expect(label).toMatch(new RegExp(`^${CONTAINER_LABEL.replaceAll('.', '\\.')}=\\S+$`))
@@ -147,9 +160,9 @@ esac
     const d = fakeDocker(host.platforms[0])
     for (const cpu of ['aarch64', 's390x'])
       fs.writeFileSync(path.join(d.root, `usr/bin/qemu-${cpu}`), hostElf(1), { mode: 0o755 })
-    await new ImageSource(ref, d.docker, true, workDir).acquire('all')
+    await new ImageSource(ref, d.docker, options(true)).acquire('all')
     const before = d.calls().length
-    const later = new ImageSource(ref, d.docker, true, workDir)
+    const later = new ImageSource(ref, d.docker, options(true))
     // looked up once: planning (started early) and acquire share the answer
     const lookup = later.cached()
     expect(later.cached()).toBe(lookup)
@@ -297,5 +310,59 @@ describe('source download', () => {
     const again = await new DownloadSource(target, true, workDir, 30).acquire([byArch('arm64')])
     expect(again.origin).toBe('tool cache')
     expect(out).not.toContain('::warning::')
+  })
+
+  describe('on a hosted runner, with the Actions cache', () => {
+    /** A stand-in of the run's Actions cache: it restores dir, and records what the source tells it. */
+    function actions(restored?: string): { cache: ActionsCache; refused: string[]; kept: string[] } {
+      const refused: string[] = []
+      const kept: string[] = []
+      const cache = {
+        restore: async () => restored,
+        refuse: (problem: string) => void refused.push(problem),
+        keepDir: async () => (restored ? undefined : tmp('keep')),
+        keep: (dir: string) => void kept.push(dir)
+      } as unknown as ActionsCache
+      return { cache, refused, kept }
+    }
+    const entryWith = (body: Buffer): string => {
+      const dir = tmp('entry')
+      fs.writeFileSync(path.join(dir, 'qemu.tar.gz'), body)
+      return dir
+    }
+
+    it('takes a restored tarball of the pinned SHA-256, and downloads nothing', async () => {
+      const t = tarball('restored.tar.gz', [['qemu-aarch64', hostElf(1)]])
+      const a = actions(entryWith(files.get(t.path) as Buffer))
+      const before = requests.length
+      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30, a.cache).acquire(
+        'all'
+      )
+      expect(requests.length).toBe(before)
+      expect([...e.archs]).toEqual(['arm64'])
+      expect(out).toContain(`restored the tarball from the Actions cache: sha256 ${t.sha256} matches`)
+      expect(a.refused).toEqual([])
+    })
+
+    it('refuses a restored tarball of other bytes, downloads the pinned one, and hands post nothing', async () => {
+      const t = tarball('swapped.tar.gz', [['qemu-aarch64', hostElf(1)]])
+      const other = tarball('other.tar.gz', [['qemu-aarch64', hostElf(7)]])
+      const a = actions(entryWith(files.get(other.path) as Buffer))
+      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30, a.cache).acquire(
+        'all'
+      )
+      expect(a.refused).toEqual([`its tarball's SHA-256 is ${other.sha256}, not the pinned ${t.sha256}`])
+      expect(requests.at(-1)).toBe(t.path)
+      expect(sha(fs.readFileSync(path.join(e.dir, 'qemu-aarch64')))).toBe(sha(hostElf(1)))
+      expect(a.kept).toEqual([])
+    })
+
+    it('keeps the downloaded tarball for post when the Actions cache lacks it', async () => {
+      const t = tarball('kept.tar.gz', [['qemu-aarch64', hostElf(1)]])
+      const a = actions()
+      await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30, a.cache).acquire('all')
+      expect(a.kept).toHaveLength(1)
+      expect(sha(fs.readFileSync(path.join(a.kept[0], 'qemu.tar.gz')))).toBe(t.sha256)
+    })
   })
 })

@@ -1,9 +1,11 @@
 /**
- * Pulls that fail at the registry, through a front that logs every request and fails the ones it is told
- * to (test/e2e/registry-front.mjs): a registry briefly unavailable (503) or dropping the connection is
- * tried again within `timeout`; one that wants credentials (401) or does not have the image (404) is not;
- * one that never recovers is given up at `timeout`. What one `docker pull` asks of the registry is
- * measured on this engine first, not assumed.
+ * Fetches that fail at the registry, through a front that logs every request and fails the ones it is told
+ * to (test/e2e/registry-front.mjs). The action fetches the image over the registry API itself first: a
+ * registry briefly unavailable (503) or dropping the connection is tried again within `timeout`; one that
+ * wants credentials (401) or does not have the image (404) is asked once, and then the engine's pull is
+ * tried (which fails the same way, once); one that never recovers is given up at `timeout`, by the action
+ * and then by the engine. What one `docker pull` asks of the registry is measured on this engine first, not
+ * assumed.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { spawnSync } from 'node:child_process'
@@ -134,8 +136,9 @@ describe.each([
 
   it('the step passes', () => expect(r.rc).toBe(0))
   it('the front failed both requests', () => expect(left).toBe(`0 ${kind} manifests`))
-  it('the manifest was asked for more often than one clean pull does', () =>
-    expect(manifests).toBeGreaterThan(once.clean.manifests))
+  it('the manifest was asked for three times: twice failed, then served (the image is one manifest)', () =>
+    expect(manifests).toBe(3))
+  it('the action fetched it itself: no engine pull', () => expect(r.mainLog).not.toContain('the Docker engine pulls it instead'))
   it('the log says it retried', () => expect(r.mainLog).toMatch(/retrying/i))
   it('the platform is set up from the image', () => {
     expect(r.outputs.emulated).toBe(emulatedOf(PLATFORM))
@@ -154,9 +157,12 @@ describe('a registry that wants credentials (401 on every manifest request)', ()
 
   it('the step fails', () => expect(r.rc).toBe(1))
   it('the error names authentication', () => expect(errors(r)).toMatch(/authentication/i))
-  it('it pulled once: as many manifest requests as one docker pull makes', () =>
-    expect(manifests).toBe(once.unauthorized.manifests))
-  it('the log does not say it retried', () => expect(r.mainLog).not.toMatch(/retrying/i))
+  it('the action asked once, then the engine pulled once: one manifest request more than one docker pull makes', () =>
+    expect(manifests).toBe(once.unauthorized.manifests + 1))
+  it('the log says the engine was asked, and does not say it retried', () => {
+    expect(r.mainLog).toMatch(/could not be fetched over the registry API \(.*HTTP 401.*\): the Docker engine pulls it instead/)
+    expect(r.mainLog).not.toMatch(/retrying/i)
+  })
   it('nothing is registered', () => expect(entries()).toEqual([]))
 })
 
@@ -171,8 +177,12 @@ describe('a registry that does not have the image (404 on every manifest request
 
   it('the step fails', () => expect(r.rc).toBe(1))
   it('the error says not found', () => expect(errors(r)).toMatch(/not found/i))
-  it('it pulled once: as many manifest requests as one docker pull makes', () => expect(manifests).toBe(once.missing.manifests))
-  it('the log does not say it retried', () => expect(r.mainLog).not.toMatch(/retrying/i))
+  it('the action asked once, then the engine pulled once: one manifest request more than one docker pull makes', () =>
+    expect(manifests).toBe(once.missing.manifests + 1))
+  it('the log says the engine was asked, and does not say it retried', () => {
+    expect(r.mainLog).toMatch(/could not be fetched over the registry API \(.*HTTP 404.*\): the Docker engine pulls it instead/)
+    expect(r.mainLog).not.toMatch(/retrying/i)
+  })
   it('nothing is registered', () => expect(entries()).toEqual([]))
 })
 

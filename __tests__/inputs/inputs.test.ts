@@ -28,7 +28,8 @@ const defaults: Inputs = {
   downloadUrl: '',
   downloadSha256: '',
   timeout: 600,
-  summary: true
+  summary: true,
+  registryMirror: ''
 }
 const pinned = `registry.example:5000/team/binfmt:qemu-v10@sha256:${'a'.repeat(64)}`
 
@@ -65,7 +66,13 @@ describe('readInputs: INPUT_* in, typed inputs out', () => {
       { downloadUrl: 'https://m.example/{version}/q-{arch}.tgz', downloadSha256: 'ab'.repeat(32) }
     ],
     ['a timeout', { timeout: '42' }, { timeout: 42 }],
-    ['no job summary', { summary: 'false' }, { summary: false }]
+    ['no job summary', { summary: 'false' }, { summary: false }],
+    ['a registry mirror', { 'registry-mirror': 'mirror.gcr.io' }, { registryMirror: 'mirror.gcr.io' }],
+    [
+      'a mirror with a port and a path',
+      { 'registry-mirror': 'https://harbor.example:8443/dockerhub' },
+      { registryMirror: 'https://harbor.example:8443/dockerhub' }
+    ]
   ])('%s', (_, inputs, expected) => {
     withInputs(inputs)
     expect(readInputs()).toEqual({ ...defaults, ...expected })
@@ -100,7 +107,18 @@ describe('readInputs: the exact error for a bad value', () => {
     ],
     [{ 'download-sha256': 'xyz' }, /^input download-sha256 must be 64 hexadecimal digits \(a SHA-256\), got "xyz"$/],
     [{ timeout: '-1' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "-1"$/],
-    [{ timeout: '0' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "0"$/]
+    [{ timeout: '0' }, /^input timeout must be a whole number of seconds from 1 to 99999, got "0"$/],
+    ...[
+      'mirror.gcr.io/library/busybox:1.37',
+      'https://user:pass@mirror.example',
+      'mirror.example?x=1',
+      'ftp://mirror.example',
+      'mirror.example/Hub',
+      'mirror example'
+    ].map((value): [Record<string, string>, RegExp] => [
+      { 'registry-mirror': value },
+      /^input registry-mirror is not a registry host: .*\. Write it as host\[:port\]\[\/path\] of a registry that serves Docker Hub's images/
+    ])
   ])('%j', (inputs, message) => {
     withInputs(inputs)
     expect(() => readInputs()).toThrow(message)

@@ -235,6 +235,22 @@ describe('the cache service stand-in, driven by @actions/cache', () => {
     expect(tree(src)).not.toEqual(original)
   })
 
+  it('holds downloads as long as DATADIR/delay says (a slow service), and no longer once it is gone', async () => {
+    fs.writeFileSync(path.join(dataDir, 'delay'), '1500\n')
+    try {
+      empty()
+      const started = Date.now()
+      expect((await captured(() => cache.restoreCache([src], KEY))).result).toBe(KEY)
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1500)
+    } finally {
+      fs.rmSync(path.join(dataDir, 'delay'))
+    }
+    empty()
+    const started = Date.now()
+    expect((await captured(() => cache.restoreCache([src], KEY))).result).toBe(KEY)
+    expect(Date.now() - started).toBeLessThan(1500)
+  })
+
   it('keeps its entries across a restart', async () => {
     await stop()
     expect(await start()).toBe(port)

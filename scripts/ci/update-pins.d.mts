@@ -34,5 +34,11 @@ export declare function prBody(input: {
 export declare function unexpectedChanges(raw: string): string[]
 export declare function main(
   argv: string[],
-  options?: { root?: string; env?: Record<string, string | undefined>; fetchImpl?: unknown }
+  options?: {
+    root?: string
+    env?: Record<string, string | undefined>
+    fetchImpl?: unknown
+    verify?: (bundle: unknown) => Promise<unknown>
+    registry?: import('./provenance.mjs').ImageRegistry
+  }
 ): Promise<number>

@@ -7,7 +7,12 @@
  *       DEFAULT_VERSION, checks its tarballs and writes it to DIR/release.json. Outputs current, latest,
  *       newer, image (the tag to resolve: the new build's, or the pinned one's) and helper (the helper's tag).
  *   verify-assets --dir DIR
- *       downloads each tarball of DIR/release.json and checks it against the digest the API gave.
+ *       downloads each tarball of DIR/release.json and checks it against the digest the API gave, and checks
+ *       the Sigstore bundle beside each (provenance.mjs): signed in GitHub Actions for tonistiigi/binfmt, for
+ *       that tarball's SHA-256.
+ *   verify-image --dir DIR
+ *       DIR/image.json: the image to pin. Its index, fetched from Docker Hub by that digest, must have a signed
+ *       provenance attestation for each required platform whose certificate names tonistiigi/binfmt.
  *   apply --dir DIR
  *       DIR/image.json and DIR/helper.json: `docker buildx imagetools inspect REF --format '{{json .Manifest}}'`
  *       of image and helper. Rewrites src/constants.ts, src/acquire/releases.ts, action.yml, README.md and
@@ -28,6 +33,7 @@ import process from 'node:process'
 import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import {
+  IMAGE_REPOSITORY,
   UPSTREAM,
   compareVersions,
   imageTag,
@@ -50,6 +56,7 @@ import {
   splitRef
 } from './pins.mjs'
 import { error, log, notice, parseArgs, setOutputs, warning } from './outputs.mjs'
+import { dockerHub, sigstoreVerify, verifyImageProvenance, verifyTarballProvenance } from './provenance.mjs'
 import { addUnreleased } from './changelog.mjs'
 
 const REQUIRED_PLATFORMS = ['linux/amd64', 'linux/arm64']
@@ -238,7 +245,9 @@ export function prBody({ changes, ci, e2e, runUrl, sha }) {
   lines.push(
     '',
     'The checksums are the digests GitHub publishes for the release assets; each tarball was downloaded and',
-    'checked against them. The image digests are what the registry resolves the tags to. `dist/` is rebuilt.',
+    'checked against them. For a new release, the Sigstore bundle beside each tarball and the signed provenance',
+    'of the image were verified: certificates from GitHub Actions that name tonistiigi/binfmt, for these digests.',
+    'The image digests are what the registry resolves the tags to. `dist/` is rebuilt.',
     '',
     `## Checks on ${tested}`,
     '',
@@ -261,8 +270,14 @@ export function prBody({ changes, ci, e2e, runUrl, sha }) {
   return lines.join('\n') + '\n'
 }
 
-/** main(argv) with the repository root, environment and fetch to use; returns the exit code. */
-export async function main(argv, { root = process.cwd(), env = process.env, fetchImpl = globalThis.fetch } = {}) {
+/**
+ * main(argv) with the repository root, environment, fetch and Sigstore bundle verifier to use (verify(bundle)
+ * resolves to the signer, or throws); returns the exit code.
+ */
+export async function main(
+  argv,
+  { root = process.cwd(), env = process.env, fetchImpl = globalThis.fetch, verify = sigstoreVerify, registry } = {}
+) {
   const a = parseArgs(argv)
   switch (a._[0]) {
     case 'plan': {
@@ -281,7 +296,17 @@ export async function main(argv, { root = process.cwd(), env = process.env, fetc
     }
     case 'verify-assets': {
       const release = JSON.parse(fs.readFileSync(path.join(a.dir, 'release.json'), 'utf8'))
-      for (const r of await verifyTarballs(releaseTarballs(release), fetchImpl)) log(`${r.name}: sha256 ${r.sha256} as published`)
+      const tarballs = releaseTarballs(release)
+      for (const r of await verifyTarballs(tarballs, fetchImpl)) log(`${r.name}: sha256 ${r.sha256} as published`)
+      for (const r of await verifyTarballProvenance(release, tarballs, { fetchImpl, verify }))
+        log(`${r.name}: signed provenance for sha256 ${r.sha256}, certificate for ${r.repository} (${r.identity})`)
+      return 0
+    }
+    case 'verify-image': {
+      const { digest } = parseImageDigest(fs.readFileSync(path.join(a.dir, 'image.json'), 'utf8'))
+      const hub = registry ?? dockerHub(IMAGE_REPOSITORY.replace(/^docker\.io\//, ''), fetchImpl)
+      for (const r of await verifyImageProvenance(digest, { registry: hub, verify, platforms: REQUIRED_PLATFORMS }))
+        log(`${r.platform}: ${r.manifest} has signed provenance (${r.attestation}), certificate for ${r.repository}`)
       return 0
     }
     case 'apply': {
@@ -329,7 +354,9 @@ export async function main(argv, { root = process.cwd(), env = process.env, fetc
       return 0
     }
     default:
-      error('usage: update-pins.mjs plan|verify-assets|apply|check-changes|pr-body|checksum-known (see the comment at its top)')
+      error(
+        'usage: update-pins.mjs plan|verify-assets|verify-image|apply|check-changes|pr-body|checksum-known (see the comment at its top)'
+      )
       return 2
   }
 }

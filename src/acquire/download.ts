@@ -1,6 +1,7 @@
 /**
  * Source `download`: a release tarball of static emulators, fetched through the tool cache and checked
- * against a pinned SHA-256 before anything is extracted, cached or run.
+ * against a pinned SHA-256 before anything is extracted, cached or run. On a hosted runner the Actions
+ * cache may hold the tarball: what it restores goes through the same check before anything else.
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
@@ -8,7 +9,10 @@ import { runCommand } from '../engine/command.js'
 import { withTimeout } from '../engine/timeout.js'
 import { InputError } from '../inputs/validate.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
-import { findCached, storeInCache, toolCache, useCached } from './cache.js'
+import type { ActionsCache } from './actions-cache/restore.js'
+import { TARBALL } from './actions-cache/keys.js'
+import { findCached, toolCache, useCached } from './cache.js'
+import { storeInCache } from './cache-publish.js'
 import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers } from './emulators.js'
 import { sha256File } from './hash.js'
@@ -65,7 +69,9 @@ export class DownloadSource implements EmulatorSource {
     private readonly target: DownloadTarget,
     private readonly useCache: boolean,
     private readonly workDir: string,
-    private readonly timeout: number
+    private readonly timeout: number,
+    /** on a hosted runner: where the tarball may be restored from, and is saved to */
+    private readonly actions?: ActionsCache
   ) {
     this.from = redactUrl(target.url)
     maskUrlSecrets(target.url)
@@ -78,7 +84,11 @@ export class DownloadSource implements EmulatorSource {
   private lookup?: Promise<CachedEmulators | undefined>
 
   cached(): Promise<CachedEmulators | undefined> {
-    this.lookup ??= this.useCache ? findCached(this.target.sha256) : Promise.resolve(undefined)
+    this.lookup ??= (this.useCache ? findCached(this.target.sha256) : Promise.resolve(undefined)).then(found => {
+      // a hosted runner's tool cache starts empty: the Actions cache is read meanwhile
+      if (!found?.complete) void this.actions?.restore('tarball', this.target.sha256).catch(() => undefined)
+      return found
+    })
     return this.lookup
   }
 
@@ -88,9 +98,7 @@ export class DownloadSource implements EmulatorSource {
     const snapshot = cached && (await useCached(cached, wanted, this.workDir, host))
     if (snapshot) return snapshot
 
-    const file = await this.download()
-    checkChecksum(await sha256File(file), this.target.sha256, this.from)
-    log.info(`sha256 ${this.target.sha256} matches`)
+    const file = (await this.restored()) ?? (await this.fetched())
 
     // extract only what is asked for (and what the cache already had, so the cache only grows)
     const listing = await runCommand('tar', ['-tzf', file], { timeout: 120 })
@@ -137,6 +145,34 @@ export class DownloadSource implements EmulatorSource {
       from: this.from
     }
     return this.useCache ? storeInCache(e, wanted === 'all') : e
+  }
+
+  /** The tarball from the Actions cache, if it holds one with the pinned SHA-256; the entry is refused otherwise. */
+  private async restored(): Promise<string | undefined> {
+    const dir = await this.actions?.restore('tarball', this.target.sha256)
+    if (!dir) return undefined
+    const file = path.join(dir, TARBALL)
+    const got = await sha256File(file).catch(() => undefined)
+    if (got !== this.target.sha256) {
+      await fs.rm(dir, { recursive: true, force: true })
+      this.actions?.refuse(got ? `its tarball's SHA-256 is ${got}, not the pinned ${this.target.sha256}` : 'it holds no tarball')
+      return undefined
+    }
+    log.info(`restored the tarball from the Actions cache: sha256 ${this.target.sha256} matches`)
+    return file
+  }
+
+  /** The tarball downloaded and checked; kept for post to save when the Actions cache lacked it. */
+  private async fetched(): Promise<string> {
+    const file = await this.download()
+    checkChecksum(await sha256File(file), this.target.sha256, this.from)
+    log.info(`sha256 ${this.target.sha256} matches`)
+    const keep = await this.actions?.keepDir()
+    if (keep) {
+      await fs.copyFile(file, path.join(keep, TARBALL))
+      this.actions?.keep(keep)
+    }
+    return file
   }
 
   private async download(): Promise<string> {

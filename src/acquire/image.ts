@@ -1,63 +1,119 @@
 /**
- * Source `image`: an image holding `/usr/bin/qemu-<cpu>` (tonistiigi/binfmt, or a mirror of it),
- * pulled by digest and copied out without running it.
+ * Source `image`: an image holding `/usr/bin/qemu-<cpu>` (tonistiigi/binfmt, or a mirror of it), fetched
+ * by digest over the registry's HTTP API and checked from the digest down (image-pull.ts). A tag is
+ * resolved to its digest once a run, and from then on the image is fetched and cached by that digest.
+ * When the registry cannot be used that way (it refuses, or wants what this client does not do), the
+ * engine pulls the same digest and the emulators are copied out of it without running it.
  */
 import * as fs from 'node:fs/promises'
-import { digestOf, isPinned } from '../inputs/validate.js'
+import { digestOf } from '../inputs/validate.js'
 import type { Docker } from '../engine/docker.js'
 import type { Platform } from '../platforms.js'
-import { findCached, storeInCache, useCached } from './cache.js'
+import type { ActionsCache } from './actions-cache/restore.js'
+import { findCached, useCached } from './cache.js'
+import { storeInCache } from './cache-publish.js'
 import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
+import { pullEmulators, type ImageRegistry } from './image-pull.js'
+import { IntegrityError, RegistryClient, RegistryError } from './registry/index.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 import * as log from '../log.js'
 
+export interface ImageOptions {
+  /** keep and look for the emulators in the tool cache */
+  useCache: boolean
+  /** this run's own directory */
+  workDir: string
+  /** seconds for each registry call */
+  timeout: number
+  /** a registry serving Docker Hub's images (host[:port][/prefix]) */
+  mirror?: string
+  /** on a hosted runner: where the image's blobs may be restored from, and are saved to */
+  actions?: ActionsCache
+  /** the registry client to use (tests give their own) */
+  registry?: () => ImageRegistry
+}
+
+/** What was fetched, before its files are checked. */
+interface Fetched {
+  dir: string
+  key: string
+  origin: Emulators['origin']
+}
+
 export class ImageSource implements EmulatorSource {
+  private pinning?: Promise<string | undefined>
+  private resolved?: string
+  private lookup?: Promise<CachedEmulators | undefined>
+
   constructor(
     readonly from: string,
     private readonly docker: Docker,
-    private readonly useCache: boolean,
-    private readonly workDir: string
+    private readonly opts: ImageOptions
   ) {}
 
   get contentKey(): string | undefined {
-    return digestOf(this.from)
+    return digestOf(this.from) ?? this.resolved
   }
 
-  private lookup?: Promise<CachedEmulators | undefined>
+  private registry(): ImageRegistry {
+    return (
+      this.opts.registry?.() ??
+      new RegistryClient({ timeout: this.opts.timeout, mirror: this.opts.mirror ? { host: this.opts.mirror } : undefined })
+    )
+  }
+
+  /** The digest (hex) the image is fetched by: its pin, or what its tag names now, resolved once a run. */
+  private pin(): Promise<string | undefined> {
+    this.pinning ??= this.resolvePin()
+    return this.pinning
+  }
+
+  private async resolvePin(): Promise<string | undefined> {
+    const pinned = digestOf(this.from)
+    if (pinned) return pinned
+    const registry = this.registry()
+    try {
+      const digest = await registry.resolve(this.from)
+      this.resolved = digest.slice('sha256:'.length)
+      log.warning(
+        `image ${this.from} is not pinned by digest, and a tag can move: it names ${digest} now, which this run uses. ` +
+          `To keep exactly this content, pin it: image: ${this.from}@${digest}`
+      )
+      return this.resolved
+    } catch (err) {
+      log.warning(
+        `image ${this.from} is not pinned by digest, and its tag could not be resolved over the registry API ` +
+          `(${(err as Error).message}): the engine pulls it, and what it holds can change under you. ` +
+          'Pin it as image: name:tag@sha256:<digest>.'
+      )
+      return undefined
+    } finally {
+      registry.close()
+    }
+  }
 
   cached(): Promise<CachedEmulators | undefined> {
-    const digest = this.contentKey
-    this.lookup ??= this.useCache && digest ? findCached(digest) : Promise.resolve(undefined)
+    this.lookup ??= this.pin().then(async pin => {
+      if (!pin || !this.opts.useCache) return undefined
+      const found = await findCached(pin)
+      // a hosted runner's tool cache starts empty: the Actions cache is read meanwhile
+      if (!found?.complete) void this.opts.actions?.restore('image', pin).catch(() => undefined)
+      return found
+    })
     return this.lookup
   }
 
   async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
     const host = hostPlatform()
-    const pinned = isPinned(this.from)
-    if (!pinned) {
-      log.warning(
-        `image ${this.from} is not pinned by digest: what it holds can change under you. ` + 'Pin it as name:tag@sha256:<digest>.'
-      )
-    }
+    const pin = await this.pin()
     const cached = await this.cached()
-    const snapshot = cached && (await useCached(cached, wanted, this.workDir, host))
+    const snapshot = cached && (await useCached(cached, wanted, this.opts.workDir, host))
     if (snapshot) return snapshot
 
-    await this.docker.info()
-    // the host's platform of a multi-platform image: a local copy for another one is not used
-    const platform = host.platforms[0]
-    // a digest never changes, so a local copy is as good as a pull; a tag may have moved
-    const id = await this.docker.ensureImage(this.from, !pinned, platform)
-    const key = digestOf(this.from) ?? id.replace(/^sha256:/, '')
-    if (!pinned && this.useCache) {
-      const byId = await findCached(key)
-      const e = byId && (await useCached(byId, wanted, this.workDir, host))
-      if (e) return e
-    }
-
-    const dir = await fs.mkdtemp(`${this.workDir}/image-`)
-    await this.docker.copyOut(this.from, '/usr/bin', dir, platform)
+    const got = pin ? await this.fromRegistry(pin) : await this.fromEngine(wanted)
+    if ('ready' in got) return got.ready
+    const dir = got.dir
     // the image is small enough to keep whole: every later request is served from one cache entry
     await keepOnlyEmulators(dir, 'all')
     await dropForeign(dir, host)
@@ -68,7 +124,57 @@ export class ImageSource implements EmulatorSource {
           `Use a tonistiigi/binfmt image (the default) or a mirror of one, or an image with static emulators for ${host.cpu} in /usr/bin.`
       )
     }
-    const e: Emulators = { dir, archs: has, key, version: await qemuVersion(dir, has), origin: 'image', from: this.from }
-    return this.useCache ? storeInCache(e, true) : e
+    const e: Emulators = {
+      dir,
+      archs: has,
+      key: got.key,
+      version: await qemuVersion(dir, has),
+      origin: got.origin,
+      from: this.from
+    }
+    return this.opts.useCache ? storeInCache(e, true) : e
+  }
+
+  /** The emulators over the registry API, by the pinned digest; the engine's pull when the registry cannot be used so. */
+  private async fromRegistry(pin: string): Promise<Fetched | { ready: Emulators }> {
+    const ref = digestOf(this.from) ? this.from : `${this.from}@sha256:${pin}`
+    const registry = this.registry()
+    try {
+      const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions)
+      return { dir: pulled.dir, key: pin, origin: pulled.via === 'Actions cache' ? 'Actions cache' : 'image' }
+    } catch (err) {
+      if (err instanceof IntegrityError) {
+        throw new Error(
+          `image ${this.from} did not match its pin: ${err.message}. Nothing from it was used or cached. The registry, or ` +
+            'something between it and this runner (a proxy, a mirror), served other content than the digest names: ' +
+            'check the digest in `image`, and what serves that registry here.'
+        )
+      }
+      if (!(err instanceof RegistryError)) throw err
+      log.info(`${this.from} could not be fetched over the registry API (${err.message}): the Docker engine pulls it instead`)
+      return this.fromEngine('all', pin)
+    } finally {
+      registry.close()
+    }
+  }
+
+  /** The engine pulls the image (by digest, when there is one) and the emulators are copied out of it. */
+  private async fromEngine(wanted: 'all' | readonly Platform[], pin?: string): Promise<Fetched | { ready: Emulators }> {
+    const host = hostPlatform()
+    const ref = pin && !digestOf(this.from) ? `${this.from}@sha256:${pin}` : this.from
+    await this.docker.info()
+    // the host's platform of a multi-platform image: a local copy for another one is not used
+    const platform = host.platforms[0]
+    // a digest never changes, so a local copy is as good as a pull; a tag may have moved
+    const id = await this.docker.ensureImage(ref, !pin, platform)
+    const key = pin ?? id.replace(/^sha256:/, '')
+    if (!pin && this.opts.useCache) {
+      const byId = await findCached(key)
+      const ready = byId && (await useCached(byId, wanted, this.opts.workDir, host))
+      if (ready) return { ready }
+    }
+    const dir = await fs.mkdtemp(`${this.opts.workDir}/image-`)
+    await this.docker.copyOut(ref, '/usr/bin', dir, platform)
+    return { dir, key, origin: 'image' }
   }
 }

@@ -24,12 +24,13 @@ export interface Emulators {
 
 export interface EmulatorSource {
   readonly from: string
-  /** what the content is known by before anything is fetched (a pinned digest, a checksum), if anything */
+  /** what the content is known by (a pinned digest, a checksum, a tag's digest once resolved), if anything */
   readonly contentKey?: string
   /**
-   * What the tool cache already holds for this source, without the network or the engine. Cheap: it
-   * checks no file's content, so register only from what acquire() returns. Looked up once, on the
-   * first call; planning and acquire() share the answer.
+   * What the tool cache already holds for this source, without the engine (a tag is resolved to its
+   * digest first, over the registry API; on a hosted runner, a miss starts the Actions cache restore).
+   * Cheap: it checks no file's content, so register only from what acquire() returns. Looked up once, on
+   * the first call; planning and acquire() share the answer.
    */
   cached(): Promise<CachedEmulators | undefined>
   /**

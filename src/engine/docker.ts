@@ -30,13 +30,8 @@ function engineEnv(endpoint?: Endpoint): NodeJS.ProcessEnv {
 /** Seconds for calls that only talk to the local daemon. */
 const LOCAL_TIMEOUT = 120
 
-/** Finds a local copy of an image under another name (a cache loads images by id), before a pull. */
-export type LocalCopy = (ref: string) => Promise<string | undefined>
-
 export class Docker implements Engine {
   private infoPromise?: Promise<EngineInfo>
-  /** asked when the engine has no image by its name; set by the factory */
-  localCopy?: LocalCopy
 
   constructor(
     /** seconds for calls that reach the network (pull) */
@@ -189,7 +184,7 @@ export class Docker implements Engine {
    */
   async ensureImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string> {
     if (!alwaysPull) {
-      const id = (await this.imageId(ref, platform)) ?? (await this.localCopy?.(ref))
+      const id = await this.imageId(ref, platform)
       if (id) return id
     }
     await this.pull(ref, platform)
@@ -200,20 +195,6 @@ export class Docker implements Engine {
           `variant for ${platform ?? "this runner's platform"}. Use one that has.`
       )
     }
-    return id
-  }
-
-  /** Writes the image (by id) to a tar file, as `docker load` reads it. */
-  async saveImage(id: string, file: string): Promise<void> {
-    const r = await this.call(['save', '--output', file, id])
-    if (r.exitCode !== 0) throw new Error(`could not save image ${id}: ${oneLine(r.stderr)}`)
-  }
-
-  /** Loads a tar `docker save` wrote; the id of the image it held, as the engine reports it. */
-  async loadImage(file: string): Promise<string> {
-    const r = await this.call(['load', '--quiet', '--input', file])
-    const id = /Loaded image ID: (sha256:[0-9a-f]{64})/.exec(r.stdout)?.[1]
-    if (r.exitCode !== 0 || !id) throw new Error(`could not load ${file}: ${oneLine(r.stderr || r.stdout)}`)
     return id
   }
 

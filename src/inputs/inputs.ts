@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE, Input } from '../constants.js'
 import type { Platform } from '../platforms.js'
-import { InputError, parsePlatformList, validateImage, validateSha256, validateUrl } from './validate.js'
+import { InputError, parsePlatformList, validateImage, validateMirror, validateSha256, validateUrl } from './validate.js'
 
 export type Privilege = 'auto' | 'true' | 'false'
 export type SourceKind = 'image' | 'download'
@@ -33,6 +33,8 @@ export interface Inputs {
   timeout: number
   /** write the job summary */
   summary: boolean
+  /** a registry serving Docker Hub's images by the same digests (host[:port][/prefix]), or empty */
+  registryMirror: string
 }
 
 const MAX_LENGTH = 2048
@@ -93,6 +95,7 @@ export function readInputs(): Inputs {
     downloadUrl: validateUrl(Input.DownloadUrl, text(Input.DownloadUrl)),
     downloadSha256: validateSha256(Input.DownloadSha256, text(Input.DownloadSha256)),
     timeout: seconds(Input.Timeout, 600),
-    summary: text(Input.Summary) === '' ? true : bool(Input.Summary)
+    summary: text(Input.Summary) === '' ? true : bool(Input.Summary),
+    registryMirror: validateMirror(Input.RegistryMirror, text(Input.RegistryMirror))
   }
 }

@@ -198,3 +198,19 @@ export function validateSha256(name: string, value: string): string {
   }
   return value.toLowerCase()
 }
+
+/** A registry host as a mirror is given: host[:port], an optional path prefix, an optional http(s):// in front. */
+const MIRROR =
+  /^(?:https?:\/\/)?((?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]{1,5})?)((?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)\/?$/
+
+export function validateMirror(name: string, value: string): string {
+  if (value === '') return value
+  if (!MIRROR.test(value) || value.length > 256) {
+    const shown = JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)
+    throw new InputError(
+      `input ${name} is not a registry host: ${shown}. Write it as host[:port][/path] of a registry that serves Docker Hub's ` +
+        'images (a pull-through cache), such as mirror.gcr.io or harbor.example.com/dockerhub; no tag, digest, query or credentials.'
+    )
+  }
+  return value
+}

@@ -3,10 +3,10 @@
  * (on a hosted runner, in the Actions cache). It never fails the job: every problem is a warning.
  */
 import * as core from '@actions/core'
-import { readSaveState, saveEntry } from '../acquire/actions-cache.js'
+import { readSaveState } from '../acquire/actions-cache/keys.js'
+import { saveEntry } from '../acquire/actions-cache/save.js'
 import { State } from '../constants.js'
 import { removeOwnContainers } from '../engine/leftovers.js'
-import { engine } from '../factory.js'
 import * as log from '../log.js'
 import { leftRun } from '../state.js'
 import { cleanup } from './cleanup.js'
@@ -29,7 +29,7 @@ async function saveForLater(): Promise<void> {
   try {
     const state = readSaveState(core.getState(State.ActionsCache))
     if (!state) return
-    await core.group('Actions cache', async () => saveEntry(state, engine(state.timeout)))
+    await core.group('Actions cache', async () => saveEntry(state))
   } catch (err) {
     log.warning(`the Actions cache was not saved (${(err as Error).message}): the next job fetches the emulators again`)
   }

@@ -2,7 +2,9 @@
 // @actions/cache: the Twirp JSON API that ACTIONS_RESULTS_URL points at, and a blob store that the
 // signed URLs point back at. The blob store answers what the Azure SDK sends to upload (Put Blob, Put
 // Block, Put Block List) and a plain GET or HEAD, with Range, for downloads. Entries live under DATADIR
-// (index.json, blobs/<id>), so a test can damage a blob on disk, and a restart keeps them. One line per
+// (index.json, blobs/<id>), so a test can damage a blob on disk, and a restart keeps them. A file `delay`
+// in DATADIR holding a number of milliseconds holds every download that long before it is answered (a
+// slow service), read on each request. One line per
 // request to LOG: method and path, and ?comp= for the block calls (never the signature). Prints
 // "listening PORT" once it accepts connections (PORT 0 picks a free one).
 // usage: node cache-service.mjs PORT DATADIR LOG
@@ -182,15 +184,26 @@ async function blob(req, res, url, entry) {
     return res.writeHead(201, azureHeaders(req, h)).end()
   }
   if ((req.method === 'GET' || req.method === 'HEAD') && sp.includes('r') && comp === null && existsSync(blobFile(entry.id))) {
-    return download(req, res, blobFile(entry.id), entry)
+    return await download(req, res, blobFile(entry.id), entry)
   }
   if (req.method === 'PUT' || comp !== null)
     return azureError(req, res, 403, 'AuthorizationPermissionMismatch', 'This request is not authorized.')
   azureError(req, res, 404, 'BlobNotFound', 'The specified blob does not exist.')
 }
 
+/** The delay the test asked for (DATADIR/delay), in milliseconds. */
+function delayMs() {
+  try {
+    return Number(readFileSync(join(dataDir, 'delay'), 'utf8').trim()) || 0
+  } catch {
+    return 0
+  }
+}
+
 // Serves what is on disk now: a blob shortened on disk is served shortened, with its true length.
-function download(req, res, file, entry) {
+async function download(req, res, file, entry) {
+  const wait = delayMs()
+  if (wait > 0) await new Promise(resolve => setTimeout(resolve, wait))
   const st = statSync(file)
   const h = {
     ...stored(file),

@@ -4,15 +4,17 @@
 // front. Faults come from the file `fail` in CONTROL_DIR, read on every request, so a test changes them
 // without a restart:
 //
-//   <count> <kind> [scope]
+//   <count> <kind> [scope] [agent]
 //
 //   count  how many matching requests to fault; each one faulted counts down (the file is rewritten);
 //          -1 means always, 0 means no more
-//   kind   503 | 429 | 401 (with WWW-Authenticate: Basic realm="test") | 404 (a registry-style JSON
-//          error: MANIFEST_UNKNOWN, BLOB_UNKNOWN for blobs) | drop (the socket destroyed, no answer) |
-//          hang (never answered)
+//   kind   503 | 429 | 401 (with WWW-Authenticate: Basic realm="test") | 403 (DENIED) | 404 (a
+//          registry-style JSON error: MANIFEST_UNKNOWN, BLOB_UNKNOWN for blobs) | drop (the socket destroyed,
+//          no answer) | hang (never answered)
 //   scope  v2 (default: every request under /v2/ but the bare /v2/ ping) | manifests | blobs |
 //          any (the ping too)
+//   agent  only requests whose User-Agent contains this word (the action's own client sends `setup-qemu`,
+//          the Docker engine `docker/…`): a registry that refuses one client and serves another
 //
 // No file, an empty one, or a count of 0: nothing is faulted.
 // usage: node registry-front.mjs PORT UPSTREAM LOG CONTROL_DIR   (UPSTREAM: host:port or http://host:port)
@@ -32,7 +34,7 @@ if (!port || !upstreamArg || !log || !control) {
 const upstream = new URL(upstreamArg.includes('://') ? upstreamArg : `http://${upstreamArg}`)
 const agent = new Agent({ keepAlive: true })
 const FAIL = join(control, 'fail')
-const KINDS = new Set(['503', '429', '401', '404', 'drop', 'hang'])
+const KINDS = new Set(['503', '429', '401', '403', '404', 'drop', 'hang'])
 const SCOPES = new Set(['v2', 'manifests', 'blobs', 'any'])
 // headers of one hop, never forwarded
 const HOP = new Set([
@@ -55,7 +57,7 @@ function inScope(scope, path) {
 }
 
 /** The fault for this request, counted down in the file; undefined when there is none. */
-function faultFor(path) {
+function faultFor(path, userAgent) {
   let text
   try {
     text = readFileSync(FAIL, 'utf8')
@@ -63,14 +65,14 @@ function faultFor(path) {
     return undefined
   }
   if (text.trim() === '') return undefined
-  const m = /^\s*(-?\d+)\s+(\S+)(?:\s+(\S+))?\s*$/.exec(text)
+  const m = /^\s*(-?\d+)\s+(\S+)(?:\s+(\S+))?(?:\s+(\S+))?\s*$/.exec(text)
   if (!m || !KINDS.has(m[2]) || (m[3] && !SCOPES.has(m[3]))) {
     console.error(`registry-front: ignoring ${FAIL}: ${JSON.stringify(text)}`)
     return undefined
   }
-  const [count, kind, scope = 'v2'] = [Number(m[1]), m[2], m[3]]
-  if (count === 0 || !inScope(scope, path)) return undefined
-  if (count > 0) writeFileSync(FAIL, `${count - 1} ${kind} ${scope}\n`)
+  const [count, kind, scope = 'v2', agent] = [Number(m[1]), m[2], m[3], m[4]]
+  if (count === 0 || !inScope(scope, path) || (agent && !(userAgent ?? '').includes(agent))) return undefined
+  if (count > 0) writeFileSync(FAIL, `${count - 1} ${kind} ${scope}${agent ? ` ${agent}` : ''}\n`)
   return kind
 }
 
@@ -97,6 +99,8 @@ function fault(kind, req, res, path) {
       return json(res, 429, {}, 'TOOMANYREQUESTS', 'too many requests')
     case '401':
       return json(res, 401, { 'www-authenticate': 'Basic realm="test"' }, 'UNAUTHORIZED', 'authentication required')
+    case '403':
+      return json(res, 403, {}, 'DENIED', 'requested access to the resource is denied')
     case '404':
       return /\/blobs\//.test(path)
         ? json(res, 404, {}, 'BLOB_UNKNOWN', 'blob unknown to registry')
@@ -128,7 +132,7 @@ function outgoing(headers, front) {
 
 createServer((req, res) => {
   const path = req.url.split('?')[0]
-  const kind = faultFor(path)
+  const kind = faultFor(path, req.headers['user-agent'])
   appendFileSync(log, `${req.method} ${req.url}${kind ? ` -> fault ${kind}` : ''}\n`)
   if (kind) return fault(kind, req, res, path)
   const headers = {}

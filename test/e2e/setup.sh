@@ -18,6 +18,14 @@ REG=127.0.0.1:$REGISTRY_PORT
 HTTP_PORT=${HTTP_PORT:-8089}
 HANG_PORT=${HANG_PORT:-8090}
 FRONT_PORT=${FRONT_PORT:-5001}
+# the registries of the fetch tests (start_fetch_registries)
+BASIC_PORT=${BASIC_PORT:-5101}
+TOKEN_PORT=${TOKEN_PORT:-5102}
+TOKENS_PORT=${TOKENS_PORT:-5103}
+HUB_PORT=${HUB_PORT:-5104}
+PROXY_PORT=${PROXY_PORT:-5105}
+MIRROR_PORT=${MIRROR_PORT:-5106}
+BAD_MIRROR_PORT=${BAD_MIRROR_PORT:-5107}
 here=$(cd "$(dirname "$0")" && pwd)
 mkdir -p "$E2E"
 chmod 755 "$E2E" # the unprivileged test users write their runs below it
@@ -298,6 +306,113 @@ export FRONT_CONTROL=$E2E/front-control
 ENV
 }
 
+# serve_registry NAME PORT STORAGE [YAML]: docker-registry on 127.0.0.1:PORT over STORAGE, YAML (http's tls,
+# an auth section) added to its config; one of this environment's own, like start_http's servers
+serve_registry() {
+  local name=$1 port=$2 storage=$3 extra=${4:-}
+  if [ -f "$E2E/$name.pid" ] && kill -0 "$(cat "$E2E/$name.pid")" 2>/dev/null; then return 0; fi
+  port_free "$name" "$port"
+  {
+    printf 'version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: %s\n' "$storage"
+    printf 'http:\n  addr: 127.0.0.1:%s\n  secret: setup-qemu-e2e-%s\n' "$port" "$name"
+    [ -z "$extra" ] || printf '%s\n' "$extra"
+  } >"$E2E/$name.yml"
+  (setsid docker-registry serve "$E2E/$name.yml" >"$E2E/$name.log" 2>&1 & echo $! >"$E2E/$name.pid")
+  for _ in $(seq 30); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.25; done
+  log "the $name registry did not start:"; cat "$E2E/$name.log" >&2; exit 1
+}
+
+# start_node NAME PORT SCRIPT ARGS...: a node server of test/e2e on PORT, waited for
+start_node() {
+  local name=$1 port=$2 script=$3; shift 3
+  if [ -f "$E2E/$name.pid" ] && kill -0 "$(cat "$E2E/$name.pid")" 2>/dev/null; then return 0; fi
+  port_free "$name" "$port"
+  (setsid node "$here/$script" "$port" "$@" >"$E2E/$name.out" 2>&1 & echo $! >"$E2E/$name.pid")
+  for _ in $(seq 20); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0; sleep 0.25; done
+  log "$name did not start:"; cat "$E2E/$name.out" >&2; exit 1
+}
+
+# Keys and certificates, made once: a CA whose certificate the steps of the Docker Hub tests trust
+# (NODE_EXTRA_CA_CERTS), Docker Hub's name signed by it, and the token server's signing key
+make_pki() {
+  local pki="$E2E/pki"
+  [ -f "$pki/hub.pem" ] && [ -f "$pki/tokens.pem" ] && return 0
+  mkdir -p "$pki"
+  (
+    cd "$pki"
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj /CN=setup-qemu-e2e-ca
+    openssl req -newkey rsa:2048 -nodes -keyout hub.key -out hub.csr -subj /CN=registry-1.docker.io
+    printf 'subjectAltName=DNS:registry-1.docker.io\nextendedKeyUsage=serverAuth\n' >hub.ext
+    openssl x509 -req -in hub.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out hub.pem -days 3650 -extfile hub.ext
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout tokens.key -out tokens.pem -days 3650 -subj /CN=setup-qemu-e2e-tokens
+  ) >"$E2E/pki.log" 2>&1 || { log "openssl failed:"; cat "$E2E/pki.log" >&2; exit 1; }
+}
+
+# Registries for the fetch tests, beside the others on fixed ports, over the e2e registry's own storage: one
+# that wants Basic auth (a user of its own, in htpasswd), one that wants bearer tokens (from token-server.mjs,
+# which gives anyone a pull token, as Docker Hub's does), and a stand-in of Docker Hub: registry-1.docker.io
+# over HTTPS, reached only through connect-proxy.mjs, which a step uses as HTTPS_PROXY with the CA in
+# NODE_EXTRA_CA_CERTS (the engine is not affected). It serves the binfmt image as tonistiigi/binfmt, by the same
+# digest; beside it are a mirror of it, and a mirror whose storage serves other bytes for that digest.
+start_fetch_registries() {
+  local data="$E2E/registry-data" digest=${BINFMT_IMAGE##*@}
+  make_pki
+  if [ ! -f "$E2E/htpasswd" ]; then
+    node --input-type=module -e "import b from '$here/../../node_modules/bcryptjs/index.js'; process.stdout.write('e2e-builder:' + b.hashSync('e2e-password', 10) + '\\n')" >"$E2E/htpasswd"
+  fi
+  if ! in_registry "$REG/tonistiigi/binfmt:test@$digest"; then
+    node "$here/copy-image.mjs" "$REG" binfmt "$digest" tonistiigi/binfmt test >/dev/null
+  fi
+  local bad="$E2E/registry-bad-mirror"
+  if [ "$(cat "$bad.digest" 2>/dev/null)" != "$digest" ]; then
+    rm -rf "$bad" && cp -a "$data" "$bad"
+    # one hex digit of the first digest the manifest names: valid JSON, other bytes under the digest's name
+    # shellcheck disable=SC2016 # node's script, with its own ${}
+    node -e '
+      const fs = require("fs"), hex = process.argv[2].slice(7)
+      const f = `${process.argv[1]}/docker/registry/v2/blobs/sha256/${hex.slice(0, 2)}/${hex}/data`
+      const b = fs.readFileSync(f), at = b.indexOf("sha256:") + 7
+      b[at] = b[at] === 0x30 ? 0x31 : 0x30
+      fs.writeFileSync(f, b)' "$bad" "$digest"
+    echo "$digest" >"$bad.digest"
+  fi
+  serve_registry basic "$BASIC_PORT" "$data" "auth:
+  htpasswd:
+    realm: setup-qemu-e2e
+    path: $E2E/htpasswd"
+  start_node tokens "$TOKENS_PORT" token-server.mjs "$E2E/pki/tokens.key" "$E2E/pki/tokens.pem" setup-qemu-e2e-tokens setup-qemu-e2e "$E2E/tokens.log"
+  serve_registry token "$TOKEN_PORT" "$data" "auth:
+  token:
+    realm: http://127.0.0.1:$TOKENS_PORT/token
+    service: setup-qemu-e2e
+    issuer: setup-qemu-e2e-tokens
+    rootcertbundle: $E2E/pki/tokens.pem"
+  serve_registry hub "$HUB_PORT" "$data" "  tls:
+    certificate: $E2E/pki/hub.pem
+    key: $E2E/pki/hub.key"
+  start_node proxy "$PROXY_PORT" connect-proxy.mjs "$E2E/proxy.log" "registry-1.docker.io:443=127.0.0.1:$HUB_PORT"
+  serve_registry mirror "$MIRROR_PORT" "$data"
+  serve_registry badmirror "$BAD_MIRROR_PORT" "$bad"
+  curl -fsS --cacert "$E2E/pki/ca.pem" --proxy "http://127.0.0.1:$PROXY_PORT" https://registry-1.docker.io/v2/ >/dev/null ||
+    { log "the Docker Hub stand-in does not answer through its proxy"; exit 1; }
+}
+write_fetch() {
+  sed -i '/^export \(BASIC_\|TOKEN_REG\|TOKENS_LOG\|HUB_\|PROXY_LOG\|MIRROR\|BAD_MIRROR\)/d' "$E2E/env"
+  cat >>"$E2E/env" <<ENV
+export BASIC_REG=127.0.0.1:$BASIC_PORT
+export BASIC_USER=e2e-builder
+export BASIC_PASSWORD=e2e-password
+export TOKEN_REG=127.0.0.1:$TOKEN_PORT
+export TOKENS_LOG=$E2E/tokens.log
+export HUB_IMAGE=docker.io/tonistiigi/binfmt:test@${BINFMT_IMAGE##*@}
+export HUB_CA=$E2E/pki/ca.pem
+export HUB_PROXY=http://127.0.0.1:$PROXY_PORT
+export PROXY_LOG=$E2E/proxy.log
+export MIRROR=127.0.0.1:$MIRROR_PORT
+export BAD_MIRROR=127.0.0.1:$BAD_MIRROR_PORT
+ENV
+}
+
 install_packages
 native_platforms # before anything is registered
 runner_users
@@ -308,6 +423,9 @@ build_broken_image
 start_http http "$HTTP_PORT" "$E2E/www"
 start_http hang "$HANG_PORT" -
 start_front
+BINFMT_IMAGE=$(sed -n 's/^export BINFMT_IMAGE=//p' "$E2E/env")
+start_fetch_registries
 write_native
 write_front
+write_fetch
 log "ready: $(tr '\n' ' ' <"$E2E/env")"

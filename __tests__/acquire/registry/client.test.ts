@@ -337,6 +337,73 @@ describe('the store', () => {
     expect(contents(again.files)).toEqual(qemuFiles(HOST))
     expect(reg.seen.slice(before).map(s => s.url)).toEqual([`/v2/binfmt/blobs/${hostImage.layers[0].digest}`])
   })
+
+  it("of one pull, given to it, holds exactly the blobs it read: the index, the host's manifest and its layers", async () => {
+    const [, host] = await serve()
+    const store = tmp('one-pull')
+    const r = await client().pull(`${host}/binfmt@${image.index.digest}`, pullOpts({ store }))
+    const want = [image.index.digest, hostImage.manifest.digest, ...hostImage.layers.map(l => l.digest)]
+    expect([...r.blobs].sort()).toEqual([...want].sort())
+    expect(fs.readdirSync(path.join(store, 'sha256')).sort()).toEqual(want.map(d => d.slice(7)).sort())
+  })
+
+  describe('offline', () => {
+    /** A store filled by a pull of the test image, and the pinned reference. */
+    async function filled(): Promise<{ reg: FakeRegistry; store: string; ref: string }> {
+      const [reg, host] = await serve()
+      const store = tmp('offline')
+      const ref = `${host}/binfmt@${image.index.digest}`
+      await client().pull(ref, pullOpts({ store }))
+      return { reg, store, ref }
+    }
+
+    it('takes everything from the store and asks the registry nothing', async () => {
+      const { reg, store, ref } = await filled()
+      const before = reg.seen.length
+      const r = await client().pull(ref, pullOpts({ store, offline: true }))
+      expect(r.from).toBe('store')
+      expect(contents(r.files)).toEqual(qemuFiles(HOST))
+      expect(reg.seen.length).toBe(before)
+    })
+
+    it('refuses a blob with other bytes as an IntegrityError, and writes no file', async () => {
+      const { reg, store, ref } = await filled()
+      const before = reg.seen.length
+      const layer = path.join(store, 'sha256', hostImage.layers[1].digest.slice(7))
+      fs.writeFileSync(layer, Buffer.alloc(hostImage.layers[1].bytes.length, 7))
+      const opts = pullOpts({ store, offline: true })
+      const run = client().pull(ref, opts)
+      await expect(run).rejects.toThrow(IntegrityError)
+      await expect(run).rejects.toThrow(`the stored layer ${hostImage.layers[1].digest} does not match its digest`)
+      expect(leftovers(opts.dir)).toEqual([])
+      expect(reg.seen.length).toBe(before)
+    })
+
+    it('refuses an index rewritten to name other manifests', async () => {
+      const { store, ref } = await filled()
+      const index = path.join(store, 'sha256', image.index.digest.slice(7))
+      fs.writeFileSync(index, fs.readFileSync(index, 'utf8').replace(/"schemaVersion":2/, '"schemaVersion": 2'))
+      await expect(client().pull(ref, pullOpts({ store, offline: true }))).rejects.toThrow(
+        `the stored manifest ${image.index.digest} does not match its digest`
+      )
+    })
+
+    it('refuses a store that lacks a blob as not found', async () => {
+      const { store, ref } = await filled()
+      fs.rmSync(path.join(store, 'sha256', hostImage.manifest.digest.slice(7)))
+      await expect(client().pull(ref, pullOpts({ store, offline: true }))).rejects.toMatchObject({
+        kind: 'not-found',
+        message: `the store has no manifest ${hostImage.manifest.digest}`
+      })
+    })
+
+    it('takes only a pinned reference', async () => {
+      const { store } = await filled()
+      await expect(client().pull('127.0.0.1:1/binfmt:v1', pullOpts({ store, offline: true }))).rejects.toThrow(
+        /is not pinned: nothing can be taken offline/
+      )
+    })
+  })
 })
 
 describe('a mirror', () => {

@@ -27,7 +27,7 @@ export interface PlatformImage {
   config: Blob
   layers: Blob[]
   /** member path → content */
-  files: Record<string, string>
+  files: Record<string, string | Buffer>
 }
 
 export interface TestImage {
@@ -52,9 +52,16 @@ export function filesFor(platform: string, seed: string): Record<string, string>
   return files
 }
 
-export function platformImage(platform: string, seed: string, layerType = GZIP_LAYER): PlatformImage {
+/** Files an image holds for a platform: the default is text standing in for emulators. */
+export type FilesFor = (platform: string, seed: string) => Record<string, string | Buffer>
+
+export function platformImage(
+  platform: string,
+  seed: string,
+  layerType = GZIP_LAYER,
+  files: Record<string, string | Buffer> = filesFor(platform, seed)
+): PlatformImage {
   const [os, architecture, variant] = platform.split('/')
-  const files = filesFor(platform, seed)
   const names = Object.keys(files)
   const half = Math.ceil(names.length / 2)
   const layers = [names.slice(0, half), names.slice(half)].map(part =>
@@ -80,8 +87,8 @@ export function platformImage(platform: string, seed: string, layerType = GZIP_L
 }
 
 /** A multi-platform image, with an attestation manifest (`unknown/unknown`) as buildx adds one. */
-export function testImage(platforms: readonly string[], seed = 'v1'): TestImage {
-  const images = platforms.map(p => platformImage(p, seed))
+export function testImage(platforms: readonly string[], seed = 'v1', files: FilesFor = filesFor): TestImage {
+  const images = platforms.map(p => platformImage(p, seed, GZIP_LAYER, files(p, seed)))
   const attestation = platformImage('unknown/unknown', seed)
   const index = blob(
     JSON.stringify({

@@ -50,6 +50,13 @@ export interface PullOptions {
   dir: string
   /** the most bytes the layers may have, and the most the files taken may have */
   maxBytes: number
+  /** a store for this pull instead of the client's (a directory of `sha256/<hex>`, created if missing) */
+  store?: string
+  /**
+   * everything from the store, nothing fetched: a blob the store lacks is a RegistryError (not-found),
+   * one it holds with other bytes an IntegrityError. For a store that came from elsewhere (a cache).
+   */
+  offline?: boolean
 }
 
 export interface PullResult {
@@ -62,6 +69,8 @@ export interface PullResult {
   from: 'source' | 'mirror' | 'store'
   /** why the mirror was not used, when it was tried and failed */
   mirrorFailure?: string
+  /** every blob the pull read (index, manifest, config when read, layers), as the store keeps them */
+  blobs: string[]
 }
 
 const MIRROR = /^(?:https?:\/\/)?((?:[a-zA-Z0-9.-]+|\[[0-9a-fA-F:]+\])(?::\d{1,5})?)((?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)\/?$/
@@ -95,15 +104,22 @@ export class RegistryClient {
    */
   async pull(ref: string, opts: PullOptions): Promise<PullResult> {
     const r = parseReference(ref)
+    if (opts.offline && !r.digest)
+      throw new RegistryError('unsupported', `${shown(ref, 120)} is not pinned: nothing can be taken offline`)
     const deadline = this.deadline()
     const digest = r.digest ?? (await this.resolveTag(r, deadline))
     const want = m.platformSpec(opts.platform ?? hostPlatform().platforms[0])
     await fs.mkdir(opts.dir, { recursive: true })
-    const temp = this.options.store ? undefined : await fs.mkdtemp(`${path.resolve(opts.dir)}.blobs-`)
-    const store = new Store(this.options.store ?? (temp as string))
+    const kept = opts.store ?? this.options.store
+    const temp = kept ? undefined : await fs.mkdtemp(`${path.resolve(opts.dir)}.blobs-`)
+    const store = new Store(kept ?? (temp as string))
     try {
       await store.prepare()
       let mirrorFailure: string | undefined
+      if (opts.offline) {
+        const repo = this.repository(r.registry, r.host, r.repository)
+        return await fetchImage({ repo, digest, want, opts, store, deadline, fetched: false, log: this.log, blobs: [] }, 'source')
+      }
       if (this.mirror && r.registry === this.mirror.for) {
         const { host, prefix } = this.mirror
         const repo = this.repository(host, host, prefix ? `${prefix}/${r.repository}` : r.repository)
@@ -111,14 +127,18 @@ export class RegistryClient {
         const until = Date.now() + (deadline - Date.now()) / 2
         this.log.debug(`fetching ${formatReference({ ...r, digest })} from the mirror ${host}`)
         try {
-          return await fetchImage({ repo, digest, want, opts, store, deadline: until, fetched: false, log: this.log }, 'mirror')
+          const pull = { repo, digest, want, opts, store, deadline: until, fetched: false, log: this.log, blobs: [] }
+          return await fetchImage(pull, 'mirror')
         } catch (err) {
           mirrorFailure = err instanceof IntegrityError ? `it served other content: ${err.message}` : (err as Error).message
           this.log.info(`the mirror ${host} could not be used (${mirrorFailure}); fetching from ${r.registry} instead`)
         }
       }
       const repo = this.repository(r.registry, r.host, r.repository)
-      const done = await fetchImage({ repo, digest, want, opts, store, deadline, fetched: false, log: this.log }, 'source')
+      const done = await fetchImage(
+        { repo, digest, want, opts, store, deadline, fetched: false, log: this.log, blobs: [] },
+        'source'
+      )
       return { ...done, mirrorFailure }
     } finally {
       if (temp) await fs.rm(temp, { recursive: true, force: true })

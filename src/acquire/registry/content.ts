@@ -63,6 +63,9 @@ export async function saveChecked(r: Response, file: string, want: Expected, wha
 
 /** Content by digest in a directory: `<dir>/sha256/<hex>`. */
 export class Store {
+  /** digests whose stored file did not match them (and was removed) */
+  readonly mismatched = new Set<string>()
+
   constructor(readonly dir: string) {}
 
   path(digest: string): string {
@@ -80,6 +83,7 @@ export class Store {
     if (!st?.isFile() || st.size > max) return undefined
     const bytes = await fs.readFile(file)
     if (sha256(bytes) === digest) return bytes
+    this.mismatched.add(digest)
     await fs.rm(file, { force: true })
     return undefined
   }
@@ -90,6 +94,7 @@ export class Store {
     const st = await fs.lstat(file).catch(() => undefined)
     if (!st) return undefined
     if (st.isFile() && st.size === want.size && `sha256:${await sha256File(file)}` === want.digest) return file
+    this.mismatched.add(want.digest)
     await fs.rm(file, { force: true })
     return undefined
   }

@@ -25,6 +25,8 @@ export interface Pull {
   /** whether anything had to be fetched (false: the store held it all) */
   fetched: boolean
   log: RegistryLog
+  /** the digests read, in order */
+  blobs: string[]
 }
 
 export async function fetchImage(p: Pull, via: 'source' | 'mirror'): Promise<Omit<PullResult, 'mirrorFailure'>> {
@@ -76,14 +78,24 @@ export async function fetchImage(p: Pull, via: 'source' | 'mirror'): Promise<Omi
     await extractor.discard()
     throw err
   }
-  return { digest: p.digest, manifest, files: extractor.result(), from: p.fetched ? via : 'store' }
+  return { digest: p.digest, manifest, files: extractor.result(), from: p.fetched ? via : 'store', blobs: p.blobs }
+}
+
+/** Marks that digest must be fetched: refused when the pull may take only what the store holds. */
+function fetching(p: Pull, digest: string, what: string): void {
+  if (p.opts.offline) {
+    if (p.store.mismatched.has(digest)) throw new IntegrityError(`the stored ${what} ${digest} does not match its digest`)
+    throw new RegistryError('not-found', `the store has no ${what} ${digest}`)
+  }
+  p.fetched = true
 }
 
 /** An index or manifest by digest: from the store if it holds it whole, else fetched; checked either way. */
 async function document(p: Pull, digest: string): Promise<Buffer> {
+  p.blobs.push(digest)
   const kept = await p.store.bytes(digest, MAX_MANIFEST)
   if (kept) return kept
-  p.fetched = true
+  fetching(p, digest, 'manifest')
   const { body } = await p.repo.manifest(digest, p.deadline)
   await p.store.put(digest, body)
   return body
@@ -92,18 +104,20 @@ async function document(p: Pull, digest: string): Promise<Buffer> {
 async function configOf(p: Pull, d: m.Descriptor): Promise<Buffer> {
   if (d.size > MAX_CONFIG)
     throw new RegistryError('unsupported', `the image config ${d.digest} is ${d.size} bytes, more than ${MAX_CONFIG}`)
+  p.blobs.push(d.digest)
   const kept = await p.store.bytes(d.digest, MAX_CONFIG)
   if (kept && kept.length === d.size) return kept
-  p.fetched = true
+  fetching(p, d.digest, 'image config')
   const body = await p.repo.blobBytes(d, p.deadline)
   await p.store.put(d.digest, body)
   return body
 }
 
 async function layer(p: Pull, d: m.Descriptor): Promise<string> {
+  p.blobs.push(d.digest)
   const kept = await p.store.file(d)
   if (kept) return kept
-  p.fetched = true
+  fetching(p, d.digest, 'layer')
   const file = p.store.path(d.digest)
   await p.repo.blobToFile(d, file, p.deadline)
   return file

@@ -1,0 +1,277 @@
+/**
+ * Source `image` over the registry API, against a small registry on loopback that serves an image
+ * whose emulators are real programs for this host: the cold path needs no engine at all; content that
+ * does not match its pin fails the step and nothing is kept; a registry that refuses the API hands
+ * over to the engine, saying why; a tag is resolved once, named with the line that pins it, and then
+ * cached by its digest; and on a hosted runner the Actions cache's blobs are used only when every one
+ * chains to the pin, and otherwise refused, with the image fetched as usual.
+ */
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { createHash } from 'node:crypto'
+import * as fs from 'node:fs'
+import * as os from 'node:os'
+import * as path from 'node:path'
+import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
+import { findCached } from '../../src/acquire/cache.js'
+import { ImageSource, type ImageOptions } from '../../src/acquire/image.js'
+import { RegistryClient } from '../../src/acquire/registry/index.js'
+import { Docker } from '../../src/engine/docker.js'
+import { byArch, fromNodeArch, type Platform } from '../../src/platforms.js'
+import { buildProbe } from '../../src/probe/elf.js'
+import { FakeRegistry } from './registry/fake-registry.js'
+import { testImage } from './registry/images.js'
+
+const host = fromNodeArch(process.arch) as Platform
+const HOST = host.platforms[0]
+const OTHER = HOST === 'linux/s390x' ? 'linux/amd64' : 'linux/s390x'
+const hostElf = (seed: number): Buffer => Buffer.concat([buildProbe(host), Buffer.alloc(4096, seed)])
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+/** The image's emulators for the host's platform: programs for this host, one per emulated arch. */
+const EMULATORS: Record<string, Buffer> = { 'usr/bin/qemu-aarch64': hostElf(1), 'usr/bin/qemu-s390x': hostElf(2) }
+const image = testImage([HOST, OTHER], 'source', (p): Record<string, string | Buffer> =>
+  p === HOST ? { ...EMULATORS, 'usr/bin/binfmt': 'installer' } : { 'usr/bin/qemu-aarch64': 'not for this host' }
+)
+const hostImage = image.images.find(i => i.platform === HOST)!
+const DIGEST = image.index.digest
+const PIN = DIGEST.slice('sha256:'.length)
+
+const made: string[] = []
+const tmp = (p: string): string => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-image-${p}-`))
+  made.push(dir)
+  return dir
+}
+let registry: FakeRegistry
+let reg: string
+beforeAll(async () => {
+  process.env.DOCKER_CONFIG = tmp('docker-config')
+  registry = new FakeRegistry().add(...image.all).tag('latest', image.index)
+  reg = await registry.start()
+})
+afterAll(async () => {
+  await registry.stop()
+  for (const d of made) fs.rmSync(d, { recursive: true, force: true })
+})
+
+let out = ''
+let workDir: string
+beforeEach(() => {
+  out = ''
+  registry.seen.length = 0
+  registry.tampered.clear()
+  registry.hook = undefined
+  process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
+  workDir = tmp('work')
+  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    out += chunk.toString()
+    return true
+  })
+})
+afterEach(() => {
+  jest.restoreAllMocks()
+})
+
+/** An engine that is not there: any call to it fails the test's run. */
+const noEngine = new Docker(5, '/nonexistent/docker')
+const client = (): RegistryClient =>
+  new RegistryClient({
+    timeout: 20,
+    retries: { attempts: 1 },
+    log: { info: m => void (out += `client: ${m}\n`), debug: () => undefined }
+  })
+const options = (extra: Partial<ImageOptions> = {}): ImageOptions => ({
+  useCache: true,
+  workDir,
+  timeout: 20,
+  registry: client,
+  ...extra
+})
+const pinned = (): string => `${reg}/tonistiigi/binfmt:qemu-v1@${DIGEST}`
+const files = (dir: string): Record<string, string> =>
+  Object.fromEntries(fs.readdirSync(dir).map(n => [n, sha(fs.readFileSync(path.join(dir, n)))]))
+
+describe('a pinned image', () => {
+  it("is fetched over the registry API with no engine: the host's emulators, checked, kept by its digest", async () => {
+    const e = await new ImageSource(pinned(), noEngine, options()).acquire('all')
+    expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64', 's390x']) })
+    expect(files(e.dir)).toEqual({
+      'qemu-aarch64': sha(EMULATORS['usr/bin/qemu-aarch64']),
+      'qemu-s390x': sha(EMULATORS['usr/bin/qemu-s390x'])
+    })
+    expect(out).toContain(`fetched ${pinned()} from its registry, every blob matching its digest`)
+    expect((await findCached(PIN))?.archs).toEqual(new Set(['arm64', 's390x']))
+    // only the host's platform was fetched
+    const other = image.images.find(i => i.platform === OTHER)!
+    expect(registry.seen.some(s => s.url.includes(other.manifest.digest) || s.url.includes(other.layers[0].digest))).toBe(false)
+  })
+
+  it('whose registry serves other bytes fails, saying the content did not match its pin, and keeps nothing', async () => {
+    registry.tampered.set(hostImage.layers[0].digest, Buffer.alloc(hostImage.layers[0].bytes.length, 9))
+    const run = new ImageSource(pinned(), noEngine, options()).acquire('all')
+    await expect(run).rejects.toThrow(
+      /^image .* did not match its pin: the blob .* does not match its digest.*Nothing from it was used or cached/
+    )
+    expect(await findCached(PIN)).toBeUndefined()
+    expect(fs.readdirSync(workDir)).toEqual([])
+  })
+
+  it('whose registry refuses the API is pulled by the engine instead, by the same digest, and the log says why', async () => {
+    registry.hook = (_req, res) => (res.writeHead(403).end('{"errors":[{"code":"DENIED","message":"no API for you"}]}'), true)
+    const calls: string[] = []
+    const engine = Object.assign(new Docker(5, '/nonexistent/docker'), {
+      info: async () => ({ securityOptions: [], rootless: false }),
+      ensureImage: async (ref: string) => (calls.push(`ensure ${ref}`), `sha256:${'7'.repeat(64)}`),
+      copyOut: async (ref: string, _from: string, to: string) => {
+        calls.push(`copy ${ref}`)
+        fs.writeFileSync(path.join(to, 'qemu-aarch64'), EMULATORS['usr/bin/qemu-aarch64'], { mode: 0o755 })
+      }
+    })
+    const e = await new ImageSource(pinned(), engine, options()).acquire('all')
+    expect(calls).toEqual([`ensure ${pinned()}`, `copy ${pinned()}`])
+    expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64']) })
+    expect(out).toMatch(/could not be fetched over the registry API \(.*HTTP 403.*\): the Docker engine pulls it instead/)
+  })
+})
+
+describe('an image by tag', () => {
+  const tagged = (): string => `${reg}/tonistiigi/binfmt:latest`
+  const resolutions = (): number => registry.seen.filter(s => s.url.endsWith('/manifests/latest')).length
+
+  it('is resolved once a run, named by the one warning that says how to pin it, and cached by that digest', async () => {
+    const source = new ImageSource(tagged(), noEngine, options())
+    await source.cached()
+    const e = await source.acquire([byArch('arm64')])
+    expect(resolutions()).toBe(1)
+    expect(e.key).toBe(PIN)
+    expect(source.contentKey).toBe(PIN)
+    const warnings = out.split('\n').filter(l => l.startsWith('::warning::'))
+    expect(warnings).toEqual([
+      `::warning::image ${tagged()} is not pinned by digest, and a tag can move: it names ${DIGEST} now, which this run uses. ` +
+        `To keep exactly this content, pin it: image: ${tagged()}@${DIGEST}`
+    ])
+    expect((await findCached(PIN))?.complete).toBe(true)
+
+    // the next run resolves again, and takes the emulators from the tool cache by that digest
+    const fetchedBefore = registry.seen.filter(s => s.url.includes('/blobs/')).length
+    const later = await new ImageSource(tagged(), noEngine, options()).acquire([byArch('s390x')])
+    expect(later.origin).toBe('tool cache')
+    expect(resolutions()).toBe(2)
+    expect(registry.seen.filter(s => s.url.includes('/blobs/')).length).toBe(fetchedBefore)
+  })
+
+  it('that cannot be resolved is pulled by the engine, with a warning that says why', async () => {
+    const source = new ImageSource(`${reg}/tonistiigi/binfmt:nope`, noEngine, options())
+    await source.cached()
+    expect(source.contentKey).toBeUndefined()
+    expect(out).toMatch(
+      /::warning::image .*:nope is not pinned by digest, and its tag could not be resolved over the registry API \(.*\): the engine pulls it/
+    )
+  })
+})
+
+describe('a mirror', () => {
+  let mirror: FakeRegistry
+  let mirrorHost: string
+  beforeAll(async () => {
+    mirror = new FakeRegistry().add(...image.all)
+    mirrorHost = await mirror.start()
+  })
+  afterAll(async () => mirror.stop())
+  beforeEach(() => {
+    mirror.seen.length = 0
+    mirror.tampered.clear()
+  })
+  const viaMirror = (): RegistryClient =>
+    new RegistryClient({
+      timeout: 20,
+      mirror: { host: mirrorHost, for: reg },
+      log: { info: m => void (out += `client: ${m}\n`), debug: () => undefined }
+    })
+
+  it('serving the pinned image is used', async () => {
+    const e = await new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all')
+    expect(e.archs).toEqual(new Set(['arm64', 's390x']))
+    expect(out).toContain(`fetched ${pinned()} from the mirror`)
+    expect(registry.seen.filter(s => s.url.includes('/blobs/'))).toEqual([])
+  })
+
+  it('serving other bytes under that name is refused, and the source is used, as the log says', async () => {
+    mirror.tampered.set(hostImage.layers[1].digest, Buffer.alloc(hostImage.layers[1].bytes.length, 3))
+    const e = await new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all')
+    expect(files(e.dir)['qemu-aarch64']).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
+    expect(out).toContain(`client: the mirror ${mirrorHost} could not be used (it served other content`)
+    expect(out).toContain(`fetched ${pinned()} from its registry`)
+  })
+})
+
+describe('on a hosted runner, the Actions cache', () => {
+  /** A stand-in of the run's Actions cache: it restores the store given, and records what the source tells it. */
+  function actions(restored?: string): { cache: ActionsCache; refused: string[]; kept: string[] } {
+    const refused: string[] = []
+    const kept: string[] = []
+    const cache = {
+      restore: async () => restored,
+      refuse: (problem: string) => void refused.push(problem),
+      keepDir: async () => (restored ? undefined : tmp('keep')),
+      keep: (dir: string) => void kept.push(dir)
+    } as unknown as ActionsCache
+    return { cache, refused, kept }
+  }
+  /** The blobs a pull of the image fetched, as an entry holds them. */
+  async function storeOf(): Promise<string> {
+    const store = tmp('entry')
+    const c = client()
+    await c.pull(pinned(), { wanted: () => false, dir: tmp('scratch'), maxBytes: 1 << 20, store })
+    c.close()
+    return store
+  }
+
+  it('that holds the blobs is used with no request to the registry', async () => {
+    const a = actions(await storeOf())
+    registry.seen.length = 0
+    const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    expect(e.origin).toBe('Actions cache')
+    expect(files(e.dir)['qemu-s390x']).toBe(sha(EMULATORS['usr/bin/qemu-s390x']))
+    expect(registry.seen).toEqual([])
+    expect(a.refused).toEqual([])
+  })
+
+  it('whose emulator was swapped, every record around it rewritten, is refused; the registry serves the image', async () => {
+    const store = await storeOf()
+    // another program as qemu-aarch64, in layers, a manifest and an index each named by its own digest,
+    // the index then put where the pin's is looked up: everything but the pin itself agrees
+    const swapped = testImage([HOST], 'swapped', () => ({ ...EMULATORS, 'usr/bin/qemu-aarch64': hostElf(66) }))
+    for (const b of swapped.all) fs.writeFileSync(path.join(store, 'sha256', b.digest.slice(7)), b.bytes)
+    fs.writeFileSync(path.join(store, 'sha256', PIN), swapped.index.bytes)
+    const a = actions(store)
+    const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    expect(a.refused).toEqual([
+      `it does not hold the image ${DIGEST} names (the stored manifest ${DIGEST} does not match its digest)`
+    ])
+    expect(e.origin).toBe('image')
+    expect(files(e.dir)['qemu-aarch64']).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
+    // what was fetched is not handed to post: the entry exists
+    expect(a.kept).toEqual([])
+  })
+
+  it('with a layer of other bytes under its name is refused too', async () => {
+    const store = await storeOf()
+    const file = path.join(store, 'sha256', hostImage.layers[0].digest.slice(7))
+    fs.writeFileSync(file, Buffer.alloc(fs.statSync(file).size, 5))
+    const a = actions(store)
+    await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    expect(a.refused).toEqual([
+      `it does not hold the image ${DIGEST} names (the stored layer ${hostImage.layers[0].digest} does not match its digest)`
+    ])
+  })
+
+  it('that lacks the entry gets the blobs this run fetched, for post to save', async () => {
+    const a = actions()
+    await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    expect(a.kept).toHaveLength(1)
+    const kept = fs.readdirSync(path.join(a.kept[0], 'sha256')).sort()
+    expect(kept).toEqual(
+      [image.index.digest, hostImage.manifest.digest, ...hostImage.layers.map(l => l.digest)].map(d => d.slice(7)).sort()
+    )
+  })
+})

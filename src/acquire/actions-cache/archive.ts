@@ -1,0 +1,243 @@
+/**
+ * How @actions/cache reads and writes this action's archives, in place of its own `tar -P`:
+ * rollup.config.mjs answers the library's import of `./internal/tar.js` with this file, so its
+ * extractTar, listTar and createTar are these. They work only inside a scope this action opened
+ * (withinScope), in the directory the scope names, never GITHUB_WORKSPACE or the working directory.
+ *
+ * A restore lists the whole archive first and refuses it, extracting nothing, when any member is
+ * absolute, has a `..` part, lies outside the one path the entry holds, is anything but a regular file
+ * or a directory (a symlink, a hard link, a device, a fifo), or when it is larger than the scope allows.
+ * Then it writes only regular files and directories, each created anew under the scope's directory,
+ * which the extraction makes itself. A restore that was abandoned (its time ran out) extracts nothing,
+ * and one abandoned midway stops and removes what it wrote.
+ *
+ * No import of the project's own modules: the toolkit lives in the main chunk of the bundle, and this
+ * file is a chunk of its own that the cache library's chunk loads.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks'
+import { spawn } from 'node:child_process'
+import { createReadStream, createWriteStream, type Stats } from 'node:fs'
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import { PassThrough, type Readable, type Writable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { createGunzip, createGzip } from 'node:zlib'
+import type { ReadEntry } from 'tar'
+
+export interface ArchiveScope {
+  /** a restore: where it extracts (made by the extraction: its parent must exist, it must not); a save: where it reads */
+  dir: string
+  /** the one path (relative to dir) the archive holds; every member is it or below it */
+  only: string
+  /** the most bytes the archive's files may have in all */
+  maxBytes: number
+  /** set by the owner of the scope when it no longer waits: nothing more is written */
+  abandoned: boolean
+  /** why the archive was refused, when it was (then nothing was extracted) */
+  refused?: string
+  /** the extraction began: the entry exists, whatever became of it */
+  started?: boolean
+  debug(message: string): void
+}
+
+const scopes = new AsyncLocalStorage<ArchiveScope>()
+
+/** Runs work (a restore or save of the cache library) with the archive functions bound to scope. */
+export const withinScope = <T>(scope: ArchiveScope, work: () => Promise<T>): Promise<T> => scopes.run(scope, work)
+
+function current(): ArchiveScope {
+  const scope = scopes.getStore()
+  if (!scope) throw new Error('an Actions cache archive is read or written only by a restore or save of this action')
+  return scope
+}
+
+const MAX_MEMBERS = 100_000
+const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile'])
+
+/** Why a member may not be extracted, or undefined: a relative path below `only`, a file or directory. */
+export function memberProblem(name: string, type: string, only: string): string | undefined {
+  const shown = JSON.stringify(name.length > 120 ? `${name.slice(0, 120)}…` : name)
+  if (name.includes('\0')) return `the member ${shown} has a NUL in its name`
+  if (name.startsWith('/')) return `the member ${shown} has an absolute path`
+  const parts = name.split('/').filter(p => p !== '' && p !== '.')
+  if (parts.includes('..')) return `the member ${shown} has a ".." part`
+  if (parts.length === 0 || parts[0] !== only) return `the member ${shown} is outside ${only}/, the one path the entry holds`
+  if (type === 'Directory' || FILE_TYPES.has(type)) return undefined
+  const what: Record<string, string> = {
+    SymbolicLink: 'a symbolic link',
+    Link: 'a hard link',
+    CharacterDevice: 'a character device',
+    BlockDevice: 'a block device',
+    FIFO: 'a fifo'
+  }
+  return `the member ${shown} is ${what[type] ?? `of type ${type}`}, and only regular files and directories are restored`
+}
+
+const isZstd = (method: string): boolean => method.startsWith('zstd')
+
+/** The archive's tar stream: zstd through the zstd command (as the library requires it installed), gzip through zlib. */
+function decompressed(archive: string, method: string): { stream: Readable; done: Promise<void>; stop: () => void } {
+  if (!isZstd(method)) {
+    const stream = createReadStream(archive).pipe(createGunzip())
+    return { stream, done: Promise.resolve(), stop: () => stream.destroy() }
+  }
+  const child = spawn('zstd', ['-d', '-q', '-c', ...(method === 'zstd' ? ['--long=30'] : []), '--', archive], {
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-500)))
+  const done = new Promise<void>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', code => (code === 0 ? resolve() : reject(new Error(`zstd could not read the archive: ${stderr.trim()}`))))
+  })
+  return { stream: child.stdout, done, stop: () => child.kill('SIGKILL') }
+}
+
+/** Reads every member header; the first problem, or undefined when the archive may be extracted. */
+async function check(archive: string, method: string, scope: ArchiveScope): Promise<string | undefined> {
+  const { Parser } = await import('tar')
+  let problem: string | undefined
+  let total = 0
+  let count = 0
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      if (!problem) problem = memberProblem(entry.path, entry.type, scope.only)
+      total += entry.size ?? 0
+      if (!problem && total > scope.maxBytes) problem = `its files are more than the ${scope.maxBytes} bytes an entry may hold`
+      if (!problem && ++count > MAX_MEMBERS) problem = `it has more than ${MAX_MEMBERS} members`
+      entry.resume()
+    }
+  })
+  const source = decompressed(archive, method)
+  try {
+    await Promise.all([pipeline(source.stream, parser), source.done])
+  } catch (err) {
+    return problem ?? `it is not an archive this action wrote (${(err as Error).message})`
+  }
+  return problem ?? (count === 0 ? 'it is empty' : undefined)
+}
+
+/** Writes the members (already checked) under scope.dir, stopping as soon as the scope is abandoned. */
+async function extractInto(archive: string, method: string, scope: ArchiveScope): Promise<void> {
+  const { Parser } = await import('tar')
+  const root = path.resolve(scope.dir)
+  let chain = Promise.resolve()
+  let failed: Error | undefined
+  const source = decompressed(archive, method)
+  const write = async (entry: ReadEntry): Promise<void> => {
+    if (scope.abandoned) throw new Error('the restore was abandoned')
+    const problem = memberProblem(entry.path, entry.type, scope.only)
+    if (problem) throw new Error(problem)
+    const target = path.join(root, ...entry.path.split('/').filter(p => p !== '' && p !== '.'))
+    if (!target.startsWith(`${root}${path.sep}`)) throw new Error(`the member ${entry.path} is outside the directory`)
+    if (entry.type === 'Directory') {
+      await fs.mkdir(target, { recursive: true, mode: 0o700 })
+      entry.resume()
+      return
+    }
+    await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
+    await pipeline(entry, createWriteStream(target, { flags: 'wx', mode: 0o600 }))
+  }
+  const parser = new Parser({
+    strict: true,
+    onReadEntry: (entry: ReadEntry) => {
+      entry.pause()
+      chain = chain.then(async () => {
+        try {
+          if (failed) throw failed
+          await write(entry)
+        } catch (err) {
+          failed ??= err as Error
+          source.stop()
+          entry.resume()
+        }
+      })
+    }
+  })
+  try {
+    await Promise.all([pipeline(source.stream, parser), source.done])
+  } catch (err) {
+    failed ??= err as Error
+  }
+  await chain
+  if (failed) throw failed
+}
+
+/** The library's extractTar(archivePath, compressionMethod), for a restore of this action only. */
+export async function extractTar(archivePath: string, compressionMethod: string): Promise<void> {
+  const scope = current()
+  if (scope.abandoned) return
+  scope.started = true
+  const problem = await check(archivePath, compressionMethod, scope)
+  if (problem) {
+    scope.refused = problem
+    return
+  }
+  if (scope.abandoned) return
+  try {
+    // a directory of its own, made here: a late restore whose owner removed the parent makes nothing
+    await fs.mkdir(scope.dir, { mode: 0o700 })
+    await extractInto(archivePath, compressionMethod, scope)
+  } catch (err) {
+    await fs.rm(scope.dir, { recursive: true, force: true })
+    if (!scope.abandoned) scope.refused = `it could not be extracted (${(err as Error).message})`
+    return
+  }
+  if (scope.abandoned) await fs.rm(scope.dir, { recursive: true, force: true })
+}
+
+/** The library's listTar, which it calls when debug logging is on: the member names, to the scope's debug log. */
+export async function listTar(archivePath: string, compressionMethod: string): Promise<void> {
+  const scope = current()
+  const { Parser } = await import('tar')
+  const names: string[] = []
+  const parser = new Parser({
+    onReadEntry: (entry: ReadEntry) => {
+      if (names.length < 1000) names.push(`${entry.type} ${entry.path}`)
+      entry.resume()
+    }
+  })
+  const source = decompressed(archivePath, compressionMethod)
+  await Promise.all([pipeline(source.stream, parser), source.done]).catch((err: Error) => names.push(`(${err.message})`))
+  scope.debug(`the archive holds: ${names.join(', ')}`)
+}
+
+/** Compresses a tar stream into file: zstd through the zstd command, gzip through zlib. */
+async function compressTo(tarStream: Readable, file: string, method: string): Promise<void> {
+  if (!isZstd(method)) {
+    await pipeline(tarStream, createGzip(), createWriteStream(file, { flags: 'wx', mode: 0o600 }))
+    return
+  }
+  const args = ['-q', '-T0', ...(method === 'zstd' ? ['--long=30'] : []), '-o', file]
+  const child = spawn('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] })
+  let stderr = ''
+  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-500)))
+  const closed = new Promise<void>((resolve, reject) => {
+    child.on('error', reject)
+    child.on('close', code => (code === 0 ? resolve() : reject(new Error(`zstd could not write the archive: ${stderr.trim()}`))))
+  })
+  await Promise.all([pipeline(tarStream, child.stdin as Writable), closed])
+}
+
+/**
+ * The library's createTar(archiveFolder, sourceDirectories, compressionMethod): the scope's one path,
+ * from the scope's directory, regular files and directories only, into the file the library uploads.
+ * The library's own list is relative to GITHUB_WORKSPACE, which this action never points anywhere.
+ */
+export async function createTar(archiveFolder: string, _sourceDirectories: string[], compressionMethod: string): Promise<void> {
+  const scope = current()
+  const { create } = await import('tar')
+  const name = isZstd(compressionMethod) ? 'cache.tzst' : 'cache.tgz'
+  const tarStream = create(
+    {
+      cwd: scope.dir,
+      portable: true,
+      follow: false,
+      // a save reads files from disk: links and anything else are left out
+      filter: (_p: string, st: Stats | ReadEntry) => ('isFile' in st ? st.isFile() || st.isDirectory() : false)
+    },
+    [scope.only]
+  ) as unknown as Readable
+  await compressTo(tarStream.pipe(new PassThrough()), path.join(archiveFolder, name), compressionMethod)
+}

@@ -1,0 +1,74 @@
+/**
+ * The emulators of an image over the registry's HTTP API, with no engine: `usr/bin/qemu-*` of the
+ * host's platform, every byte checked from the image's digest down (registry/). On a hosted runner the
+ * Actions cache is asked first: what it restores is the image's blobs, and they are used only if the
+ * same pull, taking nothing but them, finds each one matching its digest from the pin down. Otherwise
+ * the pull goes to the registry (or its mirror), and what it fetched is kept for post to save.
+ */
+import * as fs from 'node:fs/promises'
+import * as path from 'node:path'
+import * as log from '../log.js'
+import type { ActionsCache } from './actions-cache/restore.js'
+import { MAX_ENTRY_BYTES } from './actions-cache/keys.js'
+import { emulatorFor } from './emulators.js'
+import type { RegistryClient } from './registry/index.js'
+
+/** What the image source needs of a registry client. */
+export type ImageRegistry = Pick<RegistryClient, 'resolve' | 'pull' | 'close'>
+
+/** The image's emulators: `/usr/bin/qemu-<cpu>`, `-static` allowed, and nothing else. */
+export const isEmulatorMember = (member: string): boolean =>
+  /^usr\/bin\/[^/]+$/.test(member) && emulatorFor(member.slice('usr/bin/'.length)) !== undefined
+
+export interface Pulled {
+  /** the directory the emulators are in */
+  dir: string
+  /** where the content came from */
+  via: 'Actions cache' | 'registry' | 'mirror'
+}
+
+const emulatorsOf = async (out: string): Promise<string> => {
+  const dir = path.join(out, 'usr', 'bin')
+  await fs.mkdir(dir, { recursive: true })
+  return dir
+}
+
+/**
+ * Pulls ref (pinned by digest pin, hex) into a new directory under workDir. A RegistryError means the
+ * registry could not be used (the caller may try the engine); an IntegrityError that the registry
+ * served other content than the pin names.
+ */
+export async function pullEmulators(
+  ref: string,
+  pin: string,
+  registry: ImageRegistry,
+  workDir: string,
+  actions?: ActionsCache
+): Promise<Pulled> {
+  const restored = await actions?.restore('image', pin)
+  if (restored) {
+    const out = await fs.mkdtemp(path.join(workDir, 'image-'))
+    try {
+      await registry.pull(ref, { wanted: isEmulatorMember, dir: out, maxBytes: MAX_ENTRY_BYTES, store: restored, offline: true })
+      log.info(`the image's blobs came from the Actions cache, each matching its digest from sha256:${pin} down`)
+      return { dir: await emulatorsOf(out), via: 'Actions cache' }
+    } catch (err) {
+      await fs.rm(out, { recursive: true, force: true })
+      actions?.refuse(`it does not hold the image sha256:${pin} names (${(err as Error).message})`)
+    } finally {
+      await fs.rm(restored, { recursive: true, force: true })
+    }
+  }
+  const store = await actions?.keepDir()
+  const out = await fs.mkdtemp(path.join(workDir, 'image-'))
+  try {
+    const r = await registry.pull(ref, { wanted: isEmulatorMember, dir: out, maxBytes: MAX_ENTRY_BYTES, store })
+    log.info(`fetched ${ref} from ${r.from === 'mirror' ? 'the mirror' : 'its registry'}, every blob matching its digest`)
+    if (store) actions?.keep(store)
+    return { dir: await emulatorsOf(out), via: r.from === 'mirror' ? 'mirror' : 'registry' }
+  } catch (err) {
+    await fs.rm(out, { recursive: true, force: true })
+    if (store) await fs.rm(store, { recursive: true, force: true })
+    throw err
+  }
+}
