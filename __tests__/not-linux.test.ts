@@ -124,6 +124,7 @@ async function runAs(name: string, platform: NodeJS.Platform): Promise<Run> {
     })
   const main = await step(env)
   // as the runner reads it: the toolkit ends lines with os.EOL, which is \r\n where the platform is win32
+  if (process.env.DEBUG_NOT_LINUX) console.log(main.out)
   const stateFile = path.join(files.files, 'state')
   fs.writeFileSync(`${stateFile}.lf`, fs.readFileSync(stateFile, 'utf8').replace(/\r\n/g, '\n'))
   const state = Object.fromEntries(Object.entries(readRecords(`${stateFile}.lf`)).map(([k, v]) => [`STATE_${k}`, v]))
