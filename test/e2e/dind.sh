@@ -21,8 +21,10 @@ NAME=setup-qemu-e2e-dind
 # the image is rebuilt when this recipe changes: its tag is the recipe's own hash
 RECIPE=$(sed -n '/^# recipe:begin/,/^# recipe:end/p' "$0" | sha256sum | cut -c1-12)
 IMAGE=setup-qemu-e2e/dind:trixie-$RECIPE
-# what the engine pulls from: the registry, the front that fails on demand, and the one that hangs
-RELAY_PORTS=${DIND_RELAY_PORTS:-"${REGISTRY_PORT:-5000} ${FRONT_PORT:-5001} ${HANG_PORT:-8090}"}
+# what the engine may pull from (setup.sh's servers): the registry, the front that fails on demand, the
+# one that hangs, and the registries behind Basic and bearer auth (with its token server) and the mirrors
+RELAY_PORTS=${DIND_RELAY_PORTS:-"${REGISTRY_PORT:-5000} ${FRONT_PORT:-5001} ${HANG_PORT:-8090} ${BASIC_PORT:-5101} \
+${TOKEN_PORT:-5102} ${TOKENS_PORT:-5103} ${MIRROR_PORT:-5106} ${BAD_MIRROR_PORT:-5107}"}
 TCP_PORT=${DIND_TCP_PORT:-2377}
 log() { printf '[dind] %s\n' "$*" >&2; }
 
