@@ -4,7 +4,8 @@
  * machines, and post cannot touch a table another boot owns.
  */
 import { describe, expect, it } from '@jest/globals'
-import type { Docker, EngineInfo } from '../../src/engine/docker.js'
+import type { Docker } from '../../src/engine/docker.js'
+import type { EngineInfo } from '../../src/engine/engine.js'
 import type { RunResult } from '../../src/engine/command.js'
 import { HelperRegistrar } from '../../src/register/helper.js'
 import { OTHER_KERNEL, kernelOf, verbArgs } from '../../src/register/helper-protocol.js'

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
-import type { Docker, EngineInfo } from '../../src/engine/docker.js'
+import type { Docker } from '../../src/engine/docker.js'
+import type { EngineInfo } from '../../src/engine/engine.js'
 import type { RunResult } from '../../src/engine/command.js'
 import { TimeoutError } from '../../src/engine/timeout.js'
 import { execFileSync } from 'node:child_process'

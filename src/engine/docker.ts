@@ -7,13 +7,8 @@ import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { runCommand, type RunResult } from './command.js'
 import { endpointEnv, type Endpoint } from './endpoint.js'
 import { PermanentError, withRetries } from './retry.js'
-import type { Engine } from './engine.js'
+import type { Engine, EngineInfo } from './engine.js'
 import { TimeoutError } from './timeout.js'
-
-export interface EngineInfo {
-  securityOptions: string[]
-  rootless: boolean
-}
 
 /**
  * As the docker toolkit sets it: content trust would make pulls by digest ask a notary server. A job's

@@ -3,7 +3,12 @@
  * the one implementation; another engine is one file implementing this, chosen in src/factory.ts.
  */
 import type { RunResult } from './command.js'
-import type { EngineInfo } from './docker.js'
+
+/** What the daemon says of itself that the helper needs: how it confines containers. */
+export interface EngineInfo {
+  securityOptions: string[]
+  rootless: boolean
+}
 
 export interface Engine {
   /** that a client and a daemon are there, and how the daemon confines containers; memoised */

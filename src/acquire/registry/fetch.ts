@@ -4,7 +4,7 @@
  * layers, each checked against the digest that names it before it is used; then the wanted files are
  * taken out of the layers.
  */
-import type { PullOptions, PullResult, RegistryLog } from './client.js'
+import type { PullOptions, PullResult, RegistryLog } from './types.js'
 import type { Store } from './content.js'
 import { IntegrityError, RegistryError, shown } from './errors.js'
 import { LayerExtractor } from './layers.js'

@@ -23,7 +23,7 @@
  * against its digest as it streams. This one is @actions/http-client for HTTP and `tar` for layers.
  */
 export { RegistryClient } from './client.js'
-export type { MirrorOptions, PullOptions, PullResult, RegistryClientOptions, RegistryLog } from './client.js'
+export type { MirrorOptions, PullOptions, PullResult, RegistryClientOptions, RegistryLog } from './types.js'
 export { IntegrityError, RegistryError, type RegistryFailure } from './errors.js'
 export type { ExtractedFile } from './layers.js'
 export { parseReference, type ImageRef } from './reference.js'
