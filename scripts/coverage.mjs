@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * Line coverage of src/ by several test runs together (the unit tests and the user-namespace tests run
- * apart): merges their coverage-final.json files, writes an lcov report beside them, and prints one line.
+ * Line coverage of src/ by several test runs together (the unit, user-namespace and integration tests run
+ * apart): merges their coverage-final.json files, writes an lcov report beside them, and prints one line
+ * naming the runs it merged.
  *
  *   node scripts/coverage.mjs OUT_DIR RUN_DIR...
  */
@@ -26,4 +27,6 @@ const context = libReport.createContext({ dir: out, coverageMap: map })
 reports.create('lcovonly').execute(context)
 reports.create('text-summary', { file: 'summary.txt' }).execute(context)
 const lines = map.getCoverageSummary().lines
-console.log(`line coverage of src/ (unit and user-namespace tests): ${lines.pct}% (${lines.covered} of ${lines.total} lines)`)
+console.log(
+  `line coverage of src/ (${runs.map(r => path.basename(r)).join(', ')} tests): ${lines.pct}% (${lines.covered} of ${lines.total} lines)`
+)
