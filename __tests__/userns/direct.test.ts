@@ -99,6 +99,20 @@ async function main(requested: Platform[], cleanupOn = true) {
 }
 
 /** The state main saved, as post is handed it. */
+/** The post step with this saved cleanup state and `cleanup: true`, as the runner hands them over; what it printed. */
+async function postWith(state: string): Promise<string> {
+  return printed(async () => {
+    process.env.STATE_cleanup = state
+    process.env.INPUT_CLEANUP = 'true'
+    try {
+      await cleanup()
+    } finally {
+      delete process.env.STATE_cleanup
+      delete process.env.INPUT_CLEANUP
+    }
+  })
+}
+
 function saved(): string {
   const m = /cleanup<<(\S+)\n([\s\S]*?)\n\1/.exec(fs.readFileSync(stateFile, 'utf8'))
   if (!m) throw new Error('no cleanup state was saved')
@@ -146,16 +160,7 @@ describe('registering from the runner itself, through sudo', () => {
     expect(shown()).not.toEqual(before)
     // post as the runner's post step runs it, as root here: the state says the runner wrote, without sudo
     const state = JSON.stringify({ ...JSON.parse(saved()), sudo: undefined })
-    const out = await printed(async () => {
-      process.env.STATE_cleanup = state
-      process.env.INPUT_CLEANUP = 'true'
-      try {
-        await cleanup()
-      } finally {
-        delete process.env.STATE_cleanup
-        delete process.env.INPUT_CLEANUP
-      }
-    })
+    const out = await postWith(state)
     expect(out).not.toContain('::warning::')
     expect(out).toContain('remove qemu-s390x: ok')
     expect(out).toContain('restore qemu-aarch64: ok')
@@ -166,16 +171,7 @@ describe('registering from the runner itself, through sudo', () => {
     await main([arm64])
     const after = shown()
     const state = JSON.stringify({ ...JSON.parse(saved()), sudo: undefined, bootId: '00000000-0000-0000-0000-000000000000' })
-    const out = await printed(async () => {
-      process.env.STATE_cleanup = state
-      process.env.INPUT_CLEANUP = 'true'
-      try {
-        await cleanup()
-      } finally {
-        delete process.env.STATE_cleanup
-        delete process.env.INPUT_CLEANUP
-      }
-    })
+    const out = await postWith(state)
     expect(out).toContain('::warning::cleanup did not finish: binfmt_misc was not changed: it belongs to another kernel')
     expect(shown()).toEqual(after)
   })
