@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
+import { actionsCacheStandIn } from './actions-cache-standin.js'
 import { findCached } from '../../src/acquire/cache.js'
 import { ImageSource, type ImageOptions } from '../../src/acquire/image.js'
 import { RegistryClient } from '../../src/acquire/registry/index.js'
@@ -205,18 +205,7 @@ describe('a mirror', () => {
 })
 
 describe('on a hosted runner, the Actions cache', () => {
-  /** A stand-in of the run's Actions cache: it restores the store given, and records what the source tells it. */
-  function actions(restored?: string): { cache: ActionsCache; refused: string[]; kept: string[] } {
-    const refused: string[] = []
-    const kept: string[] = []
-    const cache = {
-      restore: async () => restored,
-      refuse: (problem: string) => void refused.push(problem),
-      keepDir: async () => (restored ? undefined : tmp('keep')),
-      keep: (dir: string) => void kept.push(dir)
-    } as unknown as ActionsCache
-    return { cache, refused, kept }
-  }
+  const actions = (restored?: string): ReturnType<typeof actionsCacheStandIn> => actionsCacheStandIn(() => tmp('keep'), restored)
   /** The blobs a pull of the image fetched, as an entry holds them. */
   async function storeOf(): Promise<string> {
     const store = tmp('entry')

@@ -10,7 +10,7 @@ import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
+import { actionsCacheStandIn } from './actions-cache-standin.js'
 import { DownloadSource } from '../../src/acquire/download.js'
 import { ImageSource, type ImageOptions } from '../../src/acquire/image.js'
 import type { ImageRegistry } from '../../src/acquire/image-pull.js'
@@ -313,18 +313,8 @@ describe('source download', () => {
   })
 
   describe('on a hosted runner, with the Actions cache', () => {
-    /** A stand-in of the run's Actions cache: it restores dir, and records what the source tells it. */
-    function actions(restored?: string): { cache: ActionsCache; refused: string[]; kept: string[] } {
-      const refused: string[] = []
-      const kept: string[] = []
-      const cache = {
-        restore: async () => restored,
-        refuse: (problem: string) => void refused.push(problem),
-        keepDir: async () => (restored ? undefined : tmp('keep')),
-        keep: (dir: string) => void kept.push(dir)
-      } as unknown as ActionsCache
-      return { cache, refused, kept }
-    }
+    const actions = (restored?: string): ReturnType<typeof actionsCacheStandIn> =>
+      actionsCacheStandIn(() => tmp('keep'), restored)
     const entryWith = (body: Buffer): string => {
       const dir = tmp('entry')
       fs.writeFileSync(path.join(dir, 'qemu.tar.gz'), body)
