@@ -54,6 +54,14 @@ const SHARED = [
   ['cache-archive', /\/src\/acquire\/actions-cache\/archive\.ts$/]
 ]
 
+const compare = (a, b) => (a < b ? -1 : a > b ? 1 : 0)
+/** The third-party licenses, in the plugin's own format, sorted by name and version (not by locale). */
+const byName = dependencies =>
+  [...dependencies]
+    .sort((a, b) => compare(a.name, b.name) || compare(a.version, b.version))
+    .map(d => d.text())
+    .join('\n\n---\n\n')
+
 /** Warnings of dependencies' own code that change nothing in what is bundled. */
 const harmless = w =>
   (w.code === 'THIS_IS_UNDEFINED' || w.code === 'CIRCULAR_DEPENDENCY') &&
@@ -84,7 +92,8 @@ export default {
     json(),
     // shorter names only: dependencies compare errors by their class's name (the cache client's save race)
     terser({ compress: false, mangle: { keep_classnames: true, keep_fnames: true } }),
-    license({ thirdParty: { output: `${DIR}/licenses.txt` } }),
+    // rollup meets the dependencies in an order that varies from run to run: sorted, the file does not
+    license({ thirdParty: { output: { file: `${DIR}/licenses.txt`, template: byName } } }),
     moduleType
   ]
 }
