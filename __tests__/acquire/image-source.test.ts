@@ -254,6 +254,16 @@ describe('on a hosted runner, the Actions cache', () => {
     ])
   })
 
+  it("asked for some platforms takes only their emulators out of the image, since the job's tool cache ends with it", async () => {
+    const arm64 = byArch('arm64') as Platform
+    const a = actions(await storeOf())
+    const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire([arm64])
+    expect(Object.keys(files(e.dir))).toEqual(['qemu-aarch64'])
+    const kept = await findCached(PIN)
+    expect(kept?.complete).toBe(false)
+    expect([...(kept?.archs ?? [])]).toEqual(['arm64'])
+  })
+
   it('that lacks the entry gets the blobs this run fetched, for post to save', async () => {
     const a = actions()
     await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')

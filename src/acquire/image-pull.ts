@@ -11,14 +11,23 @@ import * as log from '../log.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { MAX_ENTRY_BYTES } from './actions-cache/keys.js'
 import { emulatorFor } from './emulators.js'
+import type { Platform } from '../platforms.js'
 import type { RegistryClient } from './registry/index.js'
 
 /** What the image source needs of a registry client. */
 export type ImageRegistry = Pick<RegistryClient, 'resolve' | 'pull' | 'close'>
 
 /** The image's emulators: `/usr/bin/qemu-<cpu>`, `-static` allowed, and nothing else. */
-export const isEmulatorMember = (member: string): boolean =>
-  /^usr\/bin\/[^/]+$/.test(member) && emulatorFor(member.slice('usr/bin/'.length)) !== undefined
+export const isEmulatorMember = (member: string): boolean => emulatorMembers('all')(member)
+
+/** The image's emulators for those platforms (or all of them): which members a pull takes. */
+export const emulatorMembers =
+  (platforms: 'all' | readonly Platform[]) =>
+  (member: string): boolean => {
+    if (!/^usr\/bin\/[^/]+$/.test(member)) return false
+    const p = emulatorFor(member.slice('usr/bin/'.length))
+    return p !== undefined && (platforms === 'all' || platforms.includes(p))
+  }
 
 export interface Pulled {
   /** the directory the emulators are in */
@@ -43,13 +52,14 @@ export async function pullEmulators(
   pin: string,
   registry: ImageRegistry,
   workDir: string,
-  actions?: ActionsCache
+  actions?: ActionsCache,
+  wanted: (member: string) => boolean = isEmulatorMember
 ): Promise<Pulled> {
   const restored = await actions?.restore('image', pin)
   if (restored) {
     const out = await fs.mkdtemp(path.join(workDir, 'image-'))
     try {
-      await registry.pull(ref, { wanted: isEmulatorMember, dir: out, maxBytes: MAX_ENTRY_BYTES, store: restored, offline: true })
+      await registry.pull(ref, { wanted, dir: out, maxBytes: MAX_ENTRY_BYTES, store: restored, offline: true })
       log.info(`the image's blobs came from the Actions cache, each matching its digest from sha256:${pin} down`)
       return { dir: await emulatorsOf(out), via: 'Actions cache' }
     } catch (err) {
@@ -62,7 +72,7 @@ export async function pullEmulators(
   const store = await actions?.keepDir()
   const out = await fs.mkdtemp(path.join(workDir, 'image-'))
   try {
-    const r = await registry.pull(ref, { wanted: isEmulatorMember, dir: out, maxBytes: MAX_ENTRY_BYTES, store })
+    const r = await registry.pull(ref, { wanted, dir: out, maxBytes: MAX_ENTRY_BYTES, store })
     log.info(`fetched ${ref} from ${r.from === 'mirror' ? 'the mirror' : 'its registry'}, every blob matching its digest`)
     if (store) actions?.keep(store)
     return { dir: await emulatorsOf(out), via: r.from === 'mirror' ? 'mirror' : 'registry' }

@@ -14,7 +14,7 @@ import { findCached, useCached } from './cache.js'
 import { storeInCache } from './cache-publish.js'
 import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
-import { pullEmulators, type ImageRegistry } from './image-pull.js'
+import { emulatorMembers, pullEmulators, type ImageRegistry } from './image-pull.js'
 import { IntegrityError, RegistryClient, RegistryError } from './registry/index.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 import * as log from '../log.js'
@@ -111,11 +111,14 @@ export class ImageSource implements EmulatorSource {
     const snapshot = cached && (await useCached(cached, wanted, this.opts.workDir, host))
     if (snapshot) return snapshot
 
-    const got = pin ? await this.fromRegistry(pin) : await this.fromEngine(wanted)
+    // the image is small enough to keep whole, so every later request is served from one tool cache
+    // entry; but a hosted runner's tool cache ends with the job: there only what this run asked for is
+    // taken out of the image and kept
+    const keep = this.opts.actions && wanted !== 'all' ? wanted : 'all'
+    const got = pin ? await this.fromRegistry(pin, keep) : await this.fromEngine(wanted)
     if ('ready' in got) return got.ready
     const dir = got.dir
-    // the image is small enough to keep whole: every later request is served from one cache entry
-    await keepOnlyEmulators(dir, 'all')
+    await keepOnlyEmulators(dir, keep)
     await dropForeign(dir, host)
     const has = await emulatorsIn(dir)
     if (has.size === 0) {
@@ -132,15 +135,15 @@ export class ImageSource implements EmulatorSource {
       origin: got.origin,
       from: this.from
     }
-    return this.opts.useCache ? storeInCache(e, true) : e
+    return this.opts.useCache ? storeInCache(e, keep === 'all') : e
   }
 
   /** The emulators over the registry API, by the pinned digest; the engine's pull when the registry cannot be used so. */
-  private async fromRegistry(pin: string): Promise<Fetched | { ready: Emulators }> {
+  private async fromRegistry(pin: string, keep: 'all' | readonly Platform[]): Promise<Fetched | { ready: Emulators }> {
     const ref = digestOf(this.from) ? this.from : `${this.from}@sha256:${pin}`
     const registry = this.registry()
     try {
-      const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions)
+      const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions, emulatorMembers(keep))
       return { dir: pulled.dir, key: pin, origin: pulled.via === 'Actions cache' ? 'Actions cache' : 'image' }
     } catch (err) {
       if (err instanceof IntegrityError) {

@@ -4,12 +4,13 @@
  * extractTar, listTar and createTar are these. They work only inside a scope this action opened
  * (withinScope), in the directory the scope names, never GITHUB_WORKSPACE or the working directory.
  *
- * A restore lists the whole archive first and refuses it, extracting nothing, when any member is
- * absolute, has a `..` part, lies outside the one path the entry holds, is anything but a regular file
- * or a directory (a symlink, a hard link, a device, a fifo), or when it is larger than the scope allows.
- * Then it writes only regular files and directories, each created anew under the scope's directory,
- * which the extraction makes itself. A restore that was abandoned (its time ran out) extracts nothing,
- * and one abandoned midway stops and removes what it wrote.
+ * A restore reads the archive once, checking each member before it writes it, and refuses the whole
+ * archive, removing all it wrote, when any member is absolute, has a `..` part, lies outside the one
+ * path the entry holds, is anything but a regular file or a directory (a symlink, a hard link, a
+ * device, a fifo), or when it is larger than the scope allows. It writes only regular files and
+ * directories, each created anew under the scope's directory, which the extraction makes itself: no
+ * member reaches anywhere else, even before the refusal. A restore that was abandoned (its time ran
+ * out) extracts nothing, and one abandoned midway stops and removes what it wrote.
  *
  * No import of the project's own modules: the toolkit lives in the main chunk of the bundle, and this
  * file is a chunk of its own that the cache library's chunk loads.
@@ -79,7 +80,7 @@ const isZstd = (method: string): boolean => method.startsWith('zstd')
 function decompressed(archive: string, method: string): { stream: Readable; done: Promise<void>; stop: () => void } {
   if (!isZstd(method)) {
     const stream = createReadStream(archive).pipe(createGunzip())
-    return { stream, done: Promise.resolve(), stop: () => stream.destroy() }
+    return { stream, done: Promise.resolve(), stop: () => stream.destroy(new Error('stopped')) }
   }
   const child = spawn('zstd', ['-d', '-q', '-c', ...(method === 'zstd' ? ['--long=30'] : []), '--', archive], {
     stdio: ['ignore', 'pipe', 'pipe']
@@ -93,44 +94,30 @@ function decompressed(archive: string, method: string): { stream: Readable; done
   return { stream: child.stdout, done, stop: () => child.kill('SIGKILL') }
 }
 
-/** Reads every member header; the first problem, or undefined when the archive may be extracted. */
-async function check(archive: string, method: string, scope: ArchiveScope): Promise<string | undefined> {
-  const { Parser } = await import('tar')
-  let problem: string | undefined
-  let total = 0
-  let count = 0
-  const parser = new Parser({
-    strict: true,
-    onReadEntry: (entry: ReadEntry) => {
-      if (!problem) problem = memberProblem(entry.path, entry.type, scope.only)
-      total += entry.size ?? 0
-      if (!problem && total > scope.maxBytes) problem = `its files are more than the ${scope.maxBytes} bytes an entry may hold`
-      if (!problem && ++count > MAX_MEMBERS) problem = `it has more than ${MAX_MEMBERS} members`
-      entry.resume()
-    }
-  })
-  const source = decompressed(archive, method)
-  try {
-    await Promise.all([pipeline(source.stream, parser), source.done])
-  } catch (err) {
-    return problem ?? `it is not an archive this action wrote (${(err as Error).message})`
-  }
-  return problem ?? (count === 0 ? 'it is empty' : undefined)
-}
+/** Why the archive is refused: the restore removes what it wrote and uses nothing. */
+class Refusal extends Error {}
 
-/** Writes the members (already checked) under scope.dir, stopping as soon as the scope is abandoned. */
+/**
+ * Writes the members under scope.dir in one pass, each checked before it is written, stopping as soon
+ * as the scope is abandoned; a Refusal when a member or the archive may not be restored.
+ */
 async function extractInto(archive: string, method: string, scope: ArchiveScope): Promise<void> {
   const { Parser } = await import('tar')
   const root = path.resolve(scope.dir)
   let chain = Promise.resolve()
   let failed: Error | undefined
+  let total = 0
+  let count = 0
   const source = decompressed(archive, method)
   const write = async (entry: ReadEntry): Promise<void> => {
     if (scope.abandoned) throw new Error('the restore was abandoned')
     const problem = memberProblem(entry.path, entry.type, scope.only)
-    if (problem) throw new Error(problem)
+    if (problem) throw new Refusal(problem)
+    total += entry.size ?? 0
+    if (total > scope.maxBytes) throw new Refusal(`its files are more than the ${scope.maxBytes} bytes an entry may hold`)
+    if (++count > MAX_MEMBERS) throw new Refusal(`it has more than ${MAX_MEMBERS} members`)
     const target = path.join(root, ...entry.path.split('/').filter(p => p !== '' && p !== '.'))
-    if (!target.startsWith(`${root}${path.sep}`)) throw new Error(`the member ${entry.path} is outside the directory`)
+    if (!target.startsWith(`${root}${path.sep}`)) throw new Refusal(`the member ${entry.path} is outside the directory`)
     if (entry.type === 'Directory') {
       await fs.mkdir(target, { recursive: true, mode: 0o700 })
       entry.resume()
@@ -158,10 +145,12 @@ async function extractInto(archive: string, method: string, scope: ArchiveScope)
   try {
     await Promise.all([pipeline(source.stream, parser), source.done])
   } catch (err) {
-    failed ??= err as Error
+    await chain
+    throw failed ?? new Refusal(`it is not an archive this action wrote (${(err as Error).message})`)
   }
   await chain
   if (failed) throw failed
+  if (count === 0) throw new Refusal('it is empty')
 }
 
 /** The library's extractTar(archivePath, compressionMethod), for a restore of this action only. */
@@ -169,19 +158,14 @@ export async function extractTar(archivePath: string, compressionMethod: string)
   const scope = current()
   if (scope.abandoned) return
   scope.started = true
-  const problem = await check(archivePath, compressionMethod, scope)
-  if (problem) {
-    scope.refused = problem
-    return
-  }
-  if (scope.abandoned) return
   try {
     // a directory of its own, made here: a late restore whose owner removed the parent makes nothing
     await fs.mkdir(scope.dir, { mode: 0o700 })
     await extractInto(archivePath, compressionMethod, scope)
   } catch (err) {
     await fs.rm(scope.dir, { recursive: true, force: true })
-    if (!scope.abandoned) scope.refused = `it could not be extracted (${(err as Error).message})`
+    if (err instanceof Refusal) scope.refused = err.message
+    else if (!scope.abandoned) scope.refused = `it could not be extracted (${(err as Error).message})`
     return
   }
   if (scope.abandoned) await fs.rm(scope.dir, { recursive: true, force: true })

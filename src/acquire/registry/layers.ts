@@ -11,11 +11,12 @@
  * - at most maxBytes of files in all.
  */
 import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
+import { createReadStream, createWriteStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { Transform } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
+import { createGunzip } from 'node:zlib'
 import type { ReadEntry } from 'tar'
 import { RegistryError, shown } from './errors.js'
 import type { Debug } from './credentials.js'
@@ -42,6 +43,19 @@ const FILE_TYPES = new Set(['File', 'OldFile', 'ContiguousFile'])
 const WHITEOUT = '.wh.'
 const OPAQUE = '.wh..wh..opq'
 
+const CHUNK = 1 << 20
+
+/** Whether the file starts as gzip does; anything else is read as a plain tar. */
+async function gzipped(file: string): Promise<boolean> {
+  const fh = await fs.open(file, 'r')
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(2), 0, 2, 0)
+    return bytesRead === 2 && buffer[0] === 0x1f && buffer[1] === 0x8b
+  } finally {
+    await fh.close()
+  }
+}
+
 const under = (p: string, top: string): boolean => top === '' || p === top || p.startsWith(`${top}/`)
 
 export class LayerExtractor {
@@ -65,7 +79,7 @@ export class LayerExtractor {
 
   /** Applies one layer (a tar file, gzip-compressed or not) over the ones before it. */
   async add(blob: string, what: string): Promise<void> {
-    const { t } = await import('tar')
+    const { Parser } = await import('tar')
     this.layer++
     let chain = Promise.resolve()
     let failed: unknown
@@ -88,7 +102,10 @@ export class LayerExtractor {
       })
     }
     try {
-      await t({ file: blob, noResume: true, strict: true, zstd: false, brotli: false, onReadEntry })
+      // zlib's own stream inflates on a worker thread, while this one parses and writes (tar's inflates here)
+      const parser = new Parser({ strict: true, onReadEntry })
+      const source = createReadStream(blob, { highWaterMark: CHUNK })
+      await ((await gzipped(blob)) ? pipeline(source, createGunzip({ chunkSize: CHUNK }), parser) : pipeline(source, parser))
     } catch (err) {
       failed ??= err
       // an archive that breaks off leaves its last entry unfinished: end it, so its write fails
