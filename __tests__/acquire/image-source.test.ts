@@ -133,6 +133,56 @@ describe('a pinned image', () => {
   })
 })
 
+describe('an image on Docker Hub, with an engine that pulls it through registry mirrors', () => {
+  const hub = `docker.io/tonistiigi/binfmt:qemu-v1@${DIGEST}`
+  const engineWith = (mirrors: string, calls: string[]): Docker =>
+    Object.assign(new Docker(5, '/nonexistent/docker'), {
+      info: async () => ({ securityOptions: [], rootless: false }),
+      call: async (args: readonly string[]) => (calls.push(args.join(' ')), { exitCode: 0, stdout: `${mirrors}\n`, stderr: '' }),
+      ensureImage: async (ref: string) => (calls.push(`ensure ${ref}`), `sha256:${'7'.repeat(64)}`),
+      copyOut: async (ref: string, _from: string, to: string) => {
+        calls.push(`copy ${ref}`)
+        fs.writeFileSync(path.join(to, 'qemu-aarch64'), EMULATORS['usr/bin/qemu-aarch64'], { mode: 0o755 })
+      }
+    })
+
+  it('is pulled by the engine, by its digest, and the log says why; Docker Hub is not asked', async () => {
+    const calls: string[] = []
+    let asked = 0
+    const registry = (): ReturnType<typeof client> => (asked++, client())
+    const e = await new ImageSource(hub, engineWith('["https://mirror.example.com/"]', calls), options({ registry })).acquire(
+      'all'
+    )
+    expect(calls).toEqual(['info --format {{json .RegistryConfig.Mirrors}}', `ensure ${hub}`, `copy ${hub}`])
+    expect(asked).toBe(0)
+    expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64']) })
+    expect(out).toContain(
+      "the Docker engine pulls Docker Hub's images through its registry mirrors (https://mirror.example.com/)"
+    )
+  })
+
+  it('with no mirrors, or with registry-mirror given, is fetched over the registry API as usual', async () => {
+    for (const [mirrors, extra] of [
+      ['null', {}],
+      ['["https://mirror.example.com/"]', { mirror: '127.0.0.1:9' }]
+    ] as const) {
+      const calls: string[] = []
+      let asked = 0
+      out = ''
+      process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
+      // the registry is asked first; whether it answers here (it is Docker Hub) does not matter
+      const registry = (): ReturnType<typeof client> => (asked++, client())
+      await new ImageSource(hub, engineWith(mirrors, calls), options({ registry, ...extra }))
+        .acquire('all')
+        .catch(() => undefined)
+      expect(asked).toBeGreaterThan(0)
+      expect(out).not.toContain('through its registry mirrors')
+      // a registry-mirror given by the user is used without asking the engine about its own
+      if ('mirror' in extra) expect(calls).not.toContain('info --format {{json .RegistryConfig.Mirrors}}')
+    }
+  })
+})
+
 describe('an image by tag', () => {
   const tagged = (): string => `${reg}/tonistiigi/binfmt:latest`
   const resolutions = (): number => registry.seen.filter(s => s.url.endsWith('/manifests/latest')).length

@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs/promises'
 import { digestOf } from '../inputs/validate.js'
-import type { Docker } from '../engine/docker.js'
+import { oneLine, type Docker } from '../engine/docker.js'
 import type { Platform } from '../platforms.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { findCached, useCached } from './cache.js'
@@ -15,7 +15,8 @@ import { storeInCache } from './cache-publish.js'
 import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
 import { emulatorMembers, pullEmulators, type ImageRegistry } from './image-pull.js'
-import { IntegrityError, RegistryClient, RegistryError } from './registry/index.js'
+import { IntegrityError, RegistryClient, RegistryError, parseReference } from './registry/index.js'
+import { DOCKER_HUB } from './registry/reference.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 import * as log from '../log.js'
 
@@ -141,6 +142,14 @@ export class ImageSource implements EmulatorSource {
   /** The emulators over the registry API, by the pinned digest; the engine's pull when the registry cannot be used so. */
   private async fromRegistry(pin: string, keep: 'all' | readonly Platform[]): Promise<Fetched | { ready: Emulators }> {
     const ref = digestOf(this.from) ? this.from : `${this.from}@sha256:${pin}`
+    const through = await this.engineMirrors(ref)
+    if (through.length > 0) {
+      log.info(
+        `the Docker engine pulls Docker Hub's images through its registry mirrors (${through.join(', ')}), so it pulls ` +
+          `${ref} instead of this action going to Docker Hub; set registry-mirror to fetch it from a mirror yourself`
+      )
+      return this.fromEngine('all', pin)
+    }
     const registry = this.registry()
     try {
       const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions, emulatorMembers(keep))
@@ -158,6 +167,27 @@ export class ImageSource implements EmulatorSource {
       return this.fromEngine('all', pin)
     } finally {
       registry.close()
+    }
+  }
+
+  /**
+   * The registry mirrors the engine pulls Docker Hub's images through (its `registry-mirrors`), when ref is
+   * on Docker Hub and no registry-mirror is given: where a runner's engine is set up so, Docker Hub itself
+   * may be out of reach or rate-limited. None when there is no engine, or it says nothing usable.
+   */
+  private async engineMirrors(ref: string): Promise<string[]> {
+    if (this.opts.mirror || parseReference(ref).registry !== DOCKER_HUB) return []
+    try {
+      const r = await this.docker.call(['info', '--format', '{{json .RegistryConfig.Mirrors}}'])
+      const said: unknown = r.exitCode === 0 ? JSON.parse(r.stdout.trim() || 'null') : null
+      return Array.isArray(said)
+        ? said
+            .filter((m): m is string => typeof m === 'string')
+            .map(m => oneLine(m))
+            .slice(0, 3)
+        : []
+    } catch {
+      return []
     }
   }
 
