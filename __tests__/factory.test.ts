@@ -4,7 +4,7 @@ import type { HostState } from '../src/host/inspect.js'
 import { NotMountedError } from '../src/host/mount.js'
 import { choose, type RunnerFacts } from '../src/register/choose.js'
 import { DirectRegistrar } from '../src/register/direct.js'
-import { HelperRegistrar } from '../src/register/helper.js'
+import { HelperRegistrar } from '../src/helper/container.js'
 
 const hosted: RunnerFacts = { root: false, sudo: true, ownUserNamespace: false, dockerCli: true }
 const options = { timeout: 60, helperImage: 'busybox@sha256:' + 'a'.repeat(64), privilege: 'auto' as const }

@@ -9,7 +9,7 @@ import { isEndpoint, type Endpoint } from './engine/endpoint.js'
 import type { Privilege } from './inputs/inputs.js'
 import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './register/registrar.js'
 import { PLATFORMS } from './platforms.js'
-import { PRIVILEGE_MODES, type PrivilegeMode } from './register/helper.js'
+import { PRIVILEGE_MODES, type PrivilegeMode } from './helper/container.js'
 
 export interface CleanupState {
   /** entry names this run adds, or may have added */

@@ -4,7 +4,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { hostPlatform } from '../../src/acquire/elf.js'
 import { Docker, pullFailure } from '../../src/engine/docker.js'
-import { HelperRegistrar } from '../../src/register/helper.js'
+import { HelperRegistrar } from '../../src/helper/container.js'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-test-'))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))

@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { BINFMT_MISC, bootId, readEntries } from '../../src/binfmt/table.js'
-import { OTHER_KERNEL, kernelOf, parseAnswers, parseLook, scriptArgs, verbArgs } from '../../src/register/helper-protocol.js'
+import { OTHER_KERNEL, kernelOf, parseAnswers, parseLook, scriptArgs, verbArgs } from '../../src/helper/protocol.js'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-qemu-helper-root-'))
 const LINE = ':setup-qemu-test:M::\\x01\\x02\\x03zz:\\xff\\xff\\xff\\xff\\xff:/bin/true:'

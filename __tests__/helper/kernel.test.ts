@@ -7,8 +7,8 @@ import { describe, expect, it } from '@jest/globals'
 import type { Docker } from '../../src/engine/docker.js'
 import type { EngineInfo } from '../../src/engine/engine.js'
 import type { RunResult } from '../../src/engine/command.js'
-import { HelperRegistrar } from '../../src/register/helper.js'
-import { OTHER_KERNEL, kernelOf, verbArgs } from '../../src/register/helper-protocol.js'
+import { HelperRegistrar } from '../../src/helper/container.js'
+import { OTHER_KERNEL, kernelOf, verbArgs } from '../../src/helper/protocol.js'
 import type { Change } from '../../src/register/registrar.js'
 
 const info: EngineInfo = { securityOptions: [], rootless: false }

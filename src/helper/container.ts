@@ -31,8 +31,8 @@ import {
   verbArgs,
   workLines,
   type Stdin
-} from './helper-protocol.js'
-import { Registrar, otherKernel, type Change, type ChangeResult, type Mount } from './registrar.js'
+} from './protocol.js'
+import { Registrar, otherKernel, type Change, type ChangeResult, type Mount } from '../register/registrar.js'
 
 /** What the engine says when it will not grant a container the privilege it asked for. */
 const REFUSAL = /privileged|operation not permitted|permission denied|apply caps|capabilit|not allowed/i

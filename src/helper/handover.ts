@@ -7,7 +7,7 @@ import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { linkOrCopy } from '../acquire/cache.js'
 import { EMULATOR_NAMES } from '../platforms.js'
-import type { Mount } from './registrar.js'
+import type { Mount } from '../register/registrar.js'
 
 /** Far more than any QEMU user-mode emulator (~10 MB); a file sent on stdin is held in memory whole. */
 export const MAX_EMULATOR_BYTES = 64 * 2 ** 20

@@ -6,7 +6,7 @@ import { parseEntry, type Entry } from '../binfmt/entry.js'
 import { fingerprint } from '../binfmt/table.js'
 import type { Look } from '../host/engine-view.js'
 import { PROBE_TIMEOUT_MS, fromStatus, type ProbeResult } from '../probe/run.js'
-import type { ChangeResult } from './registrar.js'
+import type { ChangeResult } from '../register/registrar.js'
 
 /** How long a probe may run in the helper: as long as on the host. */
 const PROBE_SECONDS = PROBE_TIMEOUT_MS / 1000
