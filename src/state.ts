@@ -4,10 +4,10 @@
  */
 import * as core from '@actions/core'
 import { RUN_ID, State } from './constants.js'
+import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './binfmt/change.js'
 import { isPlainName, type Entry } from './binfmt/entry.js'
 import { isEndpoint, type Endpoint } from './engine/endpoint.js'
 import type { Privilege } from './inputs/inputs.js'
-import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './register/registrar.js'
 import { PLATFORMS } from './platforms.js'
 import { PRIVILEGE_MODES, type PrivilegeMode } from './helper/container.js'
 
