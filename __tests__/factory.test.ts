@@ -7,22 +7,14 @@ import { DirectRegistrar } from '../src/register/direct.js'
 import { HelperView } from '../src/helper/view.js'
 import { HelperRegistrar } from '../src/register/helper.js'
 import type { Registrar } from '../src/register/registrar.js'
+import { printedNow } from './helpers/output.js'
 
 const hosted: RunnerFacts = { root: false, sudo: true, ownUserNamespace: false, dockerCli: true }
 const options = { timeout: 60, helperImage: 'busybox@sha256:' + 'a'.repeat(64), privilege: 'auto' as const }
 const host = (over: Partial<HostState> = {}): HostState => ({ bootId: 'b00t', ...over }) as HostState
 
 /** What the step printed while `work` ran. */
-function printed(work: () => void): string {
-  const out: string[] = []
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
-  try {
-    work()
-  } finally {
-    write.mockRestore()
-  }
-  return out.join('')
-}
+const printed = printedNow
 
 afterEach(() => {
   jest.restoreAllMocks()
