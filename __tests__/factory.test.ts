@@ -4,23 +4,17 @@ import type { HostState } from '../src/host/inspect.js'
 import { NotMountedError } from '../src/host/mount.js'
 import { choose, type RunnerFacts } from '../src/register/choose.js'
 import { DirectRegistrar } from '../src/register/direct.js'
+import { HelperView } from '../src/helper/view.js'
 import { HelperRegistrar } from '../src/register/helper.js'
+import type { Registrar } from '../src/register/registrar.js'
+import { printedNow } from './helpers/output.js'
 
 const hosted: RunnerFacts = { root: false, sudo: true, ownUserNamespace: false, dockerCli: true }
 const options = { timeout: 60, helperImage: 'busybox@sha256:' + 'a'.repeat(64), privilege: 'auto' as const }
 const host = (over: Partial<HostState> = {}): HostState => ({ bootId: 'b00t', ...over }) as HostState
 
 /** What the step printed while `work` ran. */
-function printed(work: () => void): string {
-  const out: string[] = []
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
-  try {
-    work()
-  } finally {
-    write.mockRestore()
-  }
-  return out.join('')
-}
+const printed = printedNow
 
 afterEach(() => {
   jest.restoreAllMocks()
@@ -57,12 +51,13 @@ describe("main's registration", () => {
   it('goes through the helper the host stage read the table with, where the runner cannot see binfmt_misc (a container job)', () => {
     const r = new Registration(choose('auto', { ...hosted, root: true }), options, true)
     const view = r.view
-    expect(view).toBeInstanceOf(HelperRegistrar)
+    expect(view).toBeInstanceOf(HelperView)
     const why = 'this runner does not see binfmt_misc and cannot mount it (mount: permission denied)'
-    let registrar
+    let registrar: Registrar | undefined
     const said = printed(() => (registrar = r.settle(host({ engine: { view: view!, why, sameKernel: true } }))))
     expect(said).toContain(`registering through a helper container: ${why}`)
-    expect(registrar).toBe(view)
+    expect(registrar).toBeInstanceOf(HelperRegistrar)
+    expect(registrar?.view).toBe(view)
     expect(r.kind).toBe('container')
   })
 

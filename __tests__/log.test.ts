@@ -1,19 +1,12 @@
-import { describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import * as log from '../src/log.js'
+import { printedNow } from './helpers/output.js'
 
 describe('text from outside is data in the log', () => {
   const name = 'qemu-x\r::save-state name=cleanup::{"privilege":"true"}\r'
 
   it('cannot start a line, so it cannot be a workflow command', () => {
-    const out: string[] = []
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
-    try {
-      log.info(`binfmt_misc entries now: ${name}`)
-    } finally {
-      write.mockRestore()
-    }
-    const lines = out
-      .join('')
+    const lines = printedNow(() => log.info(`binfmt_misc entries now: ${name}`))
       .split(/\r\n|\r|\n/)
       .filter(Boolean)
     expect(lines).toEqual(['binfmt_misc entries now: qemu-x\\x0d::save-state name=cleanup::{"privilege":"true"}\\x0d'])

@@ -16,7 +16,8 @@ import { isPinned } from './inputs/validate.js'
 import * as log from './log.js'
 import { choiceLine, choose, runnerFacts, throughEngine, type Choice } from './register/choose.js'
 import { DirectRegistrar, OWN_WRITES, SudoWrites } from './register/direct.js'
-import { HelperRegistrar, type PrivilegeMode } from './register/helper.js'
+import type { PrivilegeMode } from './helper/args.js'
+import { HelperRegistrar } from './register/helper.js'
 import { registersFromTable } from './register/plan.js'
 import type { Registrar, RegistrarKind } from './register/registrar.js'
 import type { CleanupState } from './state.js'
@@ -44,14 +45,14 @@ export interface RegistrarOptions {
 const REGISTRARS: { [K in RegistrarKind]: (o: RegistrarOptions) => Registrar } = {
   runner: o => new DirectRegistrar(BINFMT_MISC, o.sudo ? new SudoWrites() : OWN_WRITES),
   container: o =>
-    new HelperRegistrar(
-      o.engine ?? new Docker(o.timeout, 'docker', o.endpoint),
-      o.helperImage,
-      o.privilege,
-      o.timeout,
-      o.mode,
-      o.workDir
-    )
+    new HelperRegistrar({
+      engine: o.engine ?? new Docker(o.timeout, 'docker', o.endpoint),
+      image: o.helperImage,
+      privilege: o.privilege,
+      limit: o.timeout,
+      mode: o.mode,
+      workDir: o.workDir
+    })
 }
 
 export const createRegistrar = (kind: RegistrarKind, o: RegistrarOptions): Registrar => REGISTRARS[kind](o)

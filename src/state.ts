@@ -4,12 +4,12 @@
  */
 import * as core from '@actions/core'
 import { RUN_ID, State } from './constants.js'
+import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './binfmt/change.js'
 import { isPlainName, type Entry } from './binfmt/entry.js'
 import { isEndpoint, type Endpoint } from './engine/endpoint.js'
+import { PRIVILEGE_MODES, type PrivilegeMode } from './helper/args.js'
 import type { Privilege } from './inputs/inputs.js'
-import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './register/registrar.js'
 import { PLATFORMS } from './platforms.js'
-import { PRIVILEGE_MODES, type PrivilegeMode } from './register/helper.js'
 
 export interface CleanupState {
   /** entry names this run adds, or may have added */

@@ -2,7 +2,7 @@
  * The tool cache under concurrency: readers register from a private snapshot, writers never change a
  * published entry in place, and what is registered is checked by content. No Docker, no root.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals'
 import * as tc from '@actions/tool-cache'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -16,6 +16,7 @@ import type { Emulators } from '../../src/acquire/source.js'
 import { Docker } from '../../src/engine/docker.js'
 import { PLATFORMS, byArch, emulatorName, fromNodeArch, type Platform } from '../../src/platforms.js'
 import { buildProbe } from '../../src/probe/elf.js'
+import { captureOutput } from '../helpers/output.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -46,23 +47,13 @@ const entryDir = (key: string): string =>
   path.join(process.env.RUNNER_TOOL_CACHE as string, 'setup-qemu', cacheVersion(key), os.arch())
 
 /** Everything the toolkit writes to stdout (log lines and workflow commands) during a test. */
-let out = ''
-beforeEach(() => {
-  out = ''
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
-})
-afterEach(() => {
-  jest.restoreAllMocks()
-})
+const output = captureOutput()
 
 /** What fn returns, and what it logged. */
 async function logOf<T>(fn: () => Promise<T>): Promise<{ result: T; log: string }> {
-  out = ''
+  output.text = ''
   const result = await fn()
-  return { result, log: out }
+  return { result, log: output.text }
 }
 
 /** A separate process that runs `code` in a loop until stop exists, then prints its JSON result. */

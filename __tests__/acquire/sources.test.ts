@@ -2,7 +2,7 @@
  * The sources end to end, without an engine or the network: the image source against a stand-in
  * `docker` that logs its calls, the download source against a loopback HTTP server.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -19,6 +19,7 @@ import { CONTAINER_LABEL } from '../../src/constants.js'
 import { Docker } from '../../src/engine/docker.js'
 import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../../src/platforms.js'
 import { buildProbe } from '../../src/probe/elf.js'
+import { captureOutput } from '../helpers/output.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -35,17 +36,7 @@ const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const hostElf = (seed: number): Buffer => Buffer.concat([buildProbe(host), Buffer.alloc(4096, seed)])
 
 /** Everything the toolkit writes to stdout (log lines and workflow commands) during a test. */
-let out = ''
-beforeEach(() => {
-  out = ''
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
-})
-afterEach(() => {
-  jest.restoreAllMocks()
-})
+const output = captureOutput()
 
 let workDir: string
 beforeEach(() => {
@@ -112,15 +103,15 @@ esac
     const e = await new ImageSource(ref, d.docker, options(true)).acquire('all')
     expect([...e.archs]).toEqual(['arm64'])
     expect(fs.readdirSync(e.dir)).toEqual(['qemu-aarch64'])
-    expect(out).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
-    expect(out).toContain('::warning::qemu-riscv64 is not an ELF file')
+    expect(output.text).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
+    expect(output.text).toContain('::warning::qemu-riscv64 is not an ELF file')
   })
 
   it("pulls and creates for this host's platform, so a local copy for another platform is not used", async () => {
     const d = fakeDocker(foreign.platforms[0])
     fs.writeFileSync(path.join(d.root, 'usr/bin/qemu-aarch64'), hostElf(1), { mode: 0o755 })
     await new ImageSource(ref, d.docker, options(false)).acquire('all')
-    expect(out).toContain(
+    expect(output.text).toContain(
       `${ref} could not be fetched over the registry API (test: no registry API here): the Docker engine pulls it instead`
     )
     const pull = d.calls().find(c => c[0] === 'pull')
@@ -231,7 +222,7 @@ describe('source download', () => {
     ])
     const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, true, workDir, 30).acquire('all')
     expect([...e.archs]).toEqual(['arm64'])
-    expect(out).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
+    expect(output.text).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
     const meta = fs.readFileSync(
       path.join(process.env.RUNNER_TOOL_CACHE as string, 'setup-qemu', `0.0.0-k${t.sha256}`, os.arch(), 'setup-qemu.json'),
       'utf8'
@@ -261,20 +252,20 @@ describe('source download', () => {
     expect(everyFile.filter(text => /s3cr3t|t0ken/.test(text))).toEqual([])
     // the log as the runner shows it: the masking commands are consumed, and what they name is masked
     // (the toolkit's own debug lines print the URL it is given)
-    const masks = out
+    const masks = output.text
       .split('\n')
       .filter(l => l.startsWith('::add-mask::'))
       .map(l => l.slice('::add-mask::'.length))
     expect(masks).toEqual(expect.arrayContaining(['s3cr3t-pass', 'token=t0ken-value']))
     const shown = masks.reduce(
       (text, m) => text.replaceAll(m, '***'),
-      out
+      output.text
         .split('\n')
         .filter(l => !l.startsWith('::add-mask::'))
         .join('\n')
     )
     expect(shown).not.toMatch(/s3cr3t|t0ken/)
-    expect(out).toContain(`downloading ${clean}\n`)
+    expect(output.text).toContain(`downloading ${clean}\n`)
 
     // nor does an error
     const wrong = new DownloadSource({ url, sha256: 'f'.repeat(64) }, false, workDir, 30)
@@ -295,7 +286,7 @@ describe('source download', () => {
     const fetched = requests.filter(r => r === t.path).length
 
     const e = await new DownloadSource(target, true, workDir, 30).acquire([byArch('arm64')])
-    expect(out).toMatch(
+    expect(output.text).toMatch(
       /::warning::the tool cache entry .* is ignored: qemu-aarch64 does not match the SHA-256 recorded when it was stored/
     )
     expect(requests.filter(r => r === t.path).length).toBe(fetched + 1)
@@ -306,10 +297,10 @@ describe('source download', () => {
     // only what the run needs is hashed: a damaged emulator it does not use costs nothing
     fs.writeFileSync(path.join(entry, 'qemu-s390x.x'), hostElf(9), { mode: 0o755 })
     fs.renameSync(path.join(entry, 'qemu-s390x.x'), path.join(entry, 'qemu-s390x'))
-    out = ''
+    output.text = ''
     const again = await new DownloadSource(target, true, workDir, 30).acquire([byArch('arm64')])
     expect(again.origin).toBe('tool cache')
-    expect(out).not.toContain('::warning::')
+    expect(output.text).not.toContain('::warning::')
   })
 
   describe('on a hosted runner, with the Actions cache', () => {
@@ -330,7 +321,7 @@ describe('source download', () => {
       )
       expect(requests.length).toBe(before)
       expect([...e.archs]).toEqual(['arm64'])
-      expect(out).toContain(`restored the tarball from the Actions cache: sha256 ${t.sha256} matches`)
+      expect(output.text).toContain(`restored the tarball from the Actions cache: sha256 ${t.sha256} matches`)
       expect(a.refused).toEqual([])
     })
 

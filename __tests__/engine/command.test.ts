@@ -1,9 +1,10 @@
-import { describe, expect, it, jest } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { commandLine, ended, runCommand } from '../../src/engine/command.js'
+import { printedBy } from '../helpers/output.js'
 
 const alive = (marker: string): string => execFileSync('sh', ['-c', `pgrep -f "^${marker}" || true`], { encoding: 'utf8' }).trim()
 
@@ -26,15 +27,9 @@ describe('running a command', () => {
   })
 
   it('logs every command line and how long it took to the debug log', async () => {
-    const out: string[] = []
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
-    try {
-      await runCommand('true', ['a b', '--x=1'], { timeout: 10 })
-    } finally {
-      write.mockRestore()
-    }
-    expect(out.join('')).toMatch(/::debug::run: true "a b" --x=1\n/)
-    expect(out.join('')).toMatch(/::debug::exit 0 after \d+ ms: true "a b" --x=1\n/)
+    const out = await printedBy(() => runCommand('true', ['a b', '--x=1'], { timeout: 10 }))
+    expect(out).toMatch(/::debug::run: true "a b" --x=1\n/)
+    expect(out).toMatch(/::debug::exit 0 after \d+ ms: true "a b" --x=1\n/)
   })
 
   it('given its input only once it is there, reads it then', async () => {

@@ -4,7 +4,8 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { hostPlatform } from '../../src/acquire/elf.js'
 import { Docker, pullFailure } from '../../src/engine/docker.js'
-import { HelperRegistrar } from '../../src/register/helper.js'
+import { HelperContainer } from '../../src/helper/container.js'
+import { HelperView } from '../../src/helper/view.js'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'docker-test-'))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -136,7 +137,9 @@ describe("a job's DOCKER_DEFAULT_PLATFORM", () => {
     process.env.DOCKER_DEFAULT_PLATFORM = 'linux/arm64'
     process.env.DOCKER_HOST = 'unix:///run/other.sock'
     try {
-      const look = await new HelperRegistrar(new Docker(10, bin), 'busybox', 'auto', 60).look(new Map())
+      const look = await new HelperView(
+        new HelperContainer({ engine: new Docker(10, bin), image: 'busybox', privilege: 'auto', limit: 60 })
+      ).look(new Map())
       expect(look.bootId).toBe('b')
       const recorded = fs.readFileSync(seen, 'utf8')
       expect(recorded).toContain('platform unset\n')

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it, jest } from '@jest/globals'
+import { afterEach, describe, expect, it } from '@jest/globals'
 import { parseEntry, type Entry } from '../../src/binfmt/entry.js'
 import { cleanupPlan, mismatch, cleanup as post } from '../../src/post/cleanup.js'
 import type { CleanupState } from '../../src/state.js'
+import { printedBy } from '../helpers/output.js'
 
 const dir = '/run/setup-qemu/0123456789ab'
 const entry = (name: string, interpreter: string, enabled = true): Entry =>
@@ -76,14 +77,7 @@ describe('the post step never fails the job, and trusts no state it did not save
   })
   const runPost = async (vars: Record<string, string>): Promise<string> => {
     process.env = { ...env, ...vars }
-    const out: string[] = []
-    const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
-    try {
-      await post()
-    } finally {
-      write.mockRestore()
-    }
-    return out.join('')
+    return printedBy(post)
   }
 
   it('warns on a state that does not parse', async () => {

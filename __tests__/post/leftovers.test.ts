@@ -2,7 +2,7 @@
  * A main step killed outright (SIGKILL after the cancel grace period, out of memory) cannot remove the
  * containers it created: it records its run first, and post removes what carries that run's label.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, afterEach, describe, expect, it, jest } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -10,6 +10,7 @@ import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
 import { removeOwnContainers } from '../../src/engine/leftovers.js'
 import { sweepLeftovers } from '../../src/post/post.js'
 import { leftRun, markMainEnded, markMainRan } from '../../src/state.js'
+import { captureOutput } from '../helpers/output.js'
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leftovers-'))
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }))
@@ -32,14 +33,7 @@ function savedState(file: string): Record<string, string> {
   return state
 }
 
-let out = ''
-beforeEach(() => {
-  out = ''
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
-})
+const output = captureOutput()
 afterEach(() => {
   jest.restoreAllMocks()
   delete process.env.GITHUB_STATE
@@ -67,7 +61,7 @@ describe('post', () => {
       `ps --all --quiet --filter label=${CONTAINER_LABEL}=4242-a1b2c3`,
       'rm --force --volumes 0123456789ab ba9876543210'
     ])
-    expect(out).toContain('removed 2 container(s) the main step left behind')
+    expect(output.text).toContain('removed 2 container(s) the main step left behind')
   })
 
   it.each([

@@ -4,7 +4,7 @@
  * (sudo itself cannot run in a user namespace: a stand-in records its arguments and runs what follows
  * `-n`), verification on the host and in a chroot, and the post step putting the table back exactly.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import { privateInstance, clearInstance } from './instance.js'
 import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
@@ -23,6 +23,7 @@ import { DirectRegistrar, SudoWrites } from '../../src/register/direct.js'
 import { decide } from '../../src/register/plan.js'
 import { checkCleanup } from '../../src/state.js'
 import { verify } from '../../src/verify/verify.js'
+import { printedBy } from '../helpers/output.js'
 
 const E2E = process.env.E2E ?? '/tmp/setup-qemu-e2e'
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-qemu-direct-'))
@@ -44,16 +45,7 @@ const shown = (): string[][] =>
     .map(n => [n, fs.readFileSync(path.join(BINFMT_MISC, n), 'utf8')])
 
 /** What the step printed while `work` ran. */
-async function printed(run: () => Promise<unknown>): Promise<string> {
-  const out: string[] = []
-  const write = jest.spyOn(process.stdout, 'write').mockImplementation(chunk => (out.push(String(chunk)), true))
-  try {
-    await run()
-  } finally {
-    write.mockRestore()
-  }
-  return out.join('')
-}
+const printed = printedBy
 
 beforeAll(async () => {
   fs.mkdirSync(emulators)

@@ -10,7 +10,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { BINFMT_MISC, bootId, readEntries } from '../../src/binfmt/table.js'
-import { OTHER_KERNEL, kernelOf, parseAnswers, parseLook, scriptArgs, verbArgs } from '../../src/register/helper-protocol.js'
+import { parseOutput, scriptArgs, verbArgs } from '../../src/helper/protocol.js'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'setup-qemu-helper-root-'))
 const LINE = ':setup-qemu-test:M::\\x01\\x02\\x03zz:\\xff\\xff\\xff\\xff\\xff:/bin/true:'
@@ -53,8 +53,8 @@ function helper(verb: string[]): { status: number; stdout: string } {
 describe("the helper's script", () => {
   it('writes on the kernel it was told, saying its boot id', async () => {
     const r = helper(verbArgs('write', await bootId(), ['add', 'setup-qemu-test', LINE]))
-    expect(kernelOf(r.stdout)).toBe(await bootId())
-    expect([...parseAnswers(r.stdout)]).toEqual([[0, { status: 'ok' }]])
+    expect(parseOutput(r.stdout).kernel).toBe(await bootId())
+    expect([...parseOutput(r.stdout).answers]).toEqual([[0, { status: 'ok' }]])
     expect(r.stdout.trim().split('\n').at(-1)).toBe('done')
     expect([...(await readEntries()).keys()]).toEqual(['setup-qemu-test'])
   })
@@ -62,16 +62,16 @@ describe("the helper's script", () => {
   it('writes nothing on another kernel, and says so', async () => {
     const r = helper(verbArgs('write', '00000000-0000-0000-0000-000000000000', ['add', 'setup-qemu-test', LINE]))
     expect(r.status).toBe(7)
-    expect(OTHER_KERNEL.test(r.stdout)).toBe(true)
-    expect(kernelOf(r.stdout)).toBe(await bootId())
-    expect(parseAnswers(r.stdout).size).toBe(0)
+    expect(parseOutput(r.stdout).otherKernel).toBe(true)
+    expect(parseOutput(r.stdout).kernel).toBe(await bootId())
+    expect(parseOutput(r.stdout).answers.size).toBe(0)
     expect(fs.readdirSync(BINFMT_MISC).sort()).toEqual(['register', 'status'])
   })
 
   it('looks on any kernel when told none, and reports which', async () => {
     fs.writeFileSync(path.join(BINFMT_MISC, 'register'), LINE)
     const r = helper(verbArgs('look', undefined, []))
-    const look = parseLook(r.stdout)
+    const look = parseOutput(r.stdout).look
     expect(look).toMatchObject({ bootId: await bootId(), enabled: true, changed: false })
     expect([...look.entries.keys()]).toEqual(['setup-qemu-test'])
   })

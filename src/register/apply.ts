@@ -10,7 +10,7 @@ import type { Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { byArch, emulatorName } from '../platforms.js'
 import { plannedCleanup, saveCleanup } from '../state.js'
-import type { PrivilegeMode } from './helper.js'
+import type { PrivilegeMode } from '../helper/args.js'
 import { changesFor } from './plan.js'
 import type { Prepared } from './prepare.js'
 import { NativeFormatError, type ChangeResult, type Registrar } from './registrar.js'
@@ -41,7 +41,7 @@ export async function register(
   prepared: Prepared,
   host: HostState,
   inputs: Inputs,
-  registrar: Registrar & { mode?: PrivilegeMode; sudo?: boolean }
+  registrar: Registrar & { readonly mode?: PrivilegeMode; sudo?: boolean }
 ): Promise<ChangeResult[]> {
   const { decisions, emulators } = prepared
   for (const d of decisions) log.info(`${d.platform.platforms[0]}: ${d.action} (${d.reason})`)

@@ -12,6 +12,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { tar, type Member } from '../registry/tarball.js'
+import { captureOutput } from '../../helpers/output.js'
 
 interface Behaviour {
   /** the archive to hand over, or none (a miss) */
@@ -53,19 +54,14 @@ afterAll(() => {
   for (const d of made) fs.rmSync(d, { recursive: true, force: true })
 })
 
-let out = ''
+const output = captureOutput()
 let workDir: string
 let workspace: string
 let stateFile: string
 const saved = { ...process.env }
 beforeEach(() => {
-  out = ''
   calls.length = 0
   behaviour = {}
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
   workDir = tmp('work')
   workspace = tmp('workspace')
   stateFile = path.join(tmp('state'), 'state')
@@ -116,7 +112,7 @@ describe('a restore', () => {
   it('that misses says post saves one, and post is told where to find what this run fetched', async () => {
     const cache = new ActionsCache(workDir, 5, 60)
     expect(await cache.restore('tarball', PIN)).toBeUndefined()
-    expect(out).toContain(`the Actions cache has no entry ${entryKey('tarball', PIN)} yet: the post step saves one`)
+    expect(output.text).toContain(`the Actions cache has no entry ${entryKey('tarball', PIN)} yet: the post step saves one`)
     const keep = await cache.keepDir()
     expect(path.dirname(keep as string)).toBe(process.env.RUNNER_TEMP)
     cache.keep(keep as string)
@@ -144,8 +140,10 @@ describe('a restore', () => {
     const cache = new ActionsCache(workDir, 5, 60)
     expect(await cache.restore('image', PIN)).toBeUndefined()
     const key = entryKey('image', PIN)
-    expect(out).toContain(`::warning::the Actions cache entry ${key} is ignored: the member`)
-    expect(out).toContain(`has an absolute path. Nothing from it was used; fetching as usual. Delete it (gh cache delete ${key})`)
+    expect(output.text).toContain(`::warning::the Actions cache entry ${key} is ignored: the member`)
+    expect(output.text).toContain(
+      `has an absolute path. Nothing from it was used; fetching as usual. Delete it (gh cache delete ${key})`
+    )
     expect(tree(workspace)).toEqual([])
     expect(tree(workDir).filter(p => p.includes('escaped') || p.includes('absolute'))).toEqual([])
     expect(await cache.keepDir()).toBeUndefined()
@@ -158,7 +156,7 @@ describe('a restore', () => {
     const started = Date.now()
     expect(await cache.restore('image', PIN)).toBeUndefined()
     expect(Date.now() - started).toBeLessThan(3000)
-    expect(out).toContain('the Actions cache could not be read (it did not answer within 1s): fetching as usual')
+    expect(output.text).toContain('the Actions cache could not be read (it did not answer within 1s): fetching as usual')
     // the library answers late and extracts: nothing appears, in the scratch directory or the workspace
     answer()
     await new Promise(r => setTimeout(r, 50))

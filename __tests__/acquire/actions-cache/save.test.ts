@@ -13,6 +13,7 @@ import { FakeRegistry } from '../registry/fake-registry.js'
 import { testImage } from '../registry/images.js'
 import { hostPlatform } from '../../../src/acquire/elf.js'
 import { RegistryClient } from '../../../src/acquire/registry/index.js'
+import { captureOutput } from '../../helpers/output.js'
 
 const saves: { paths: string[]; key: string; members: string[] }[] = []
 jest.unstable_mockModule('@actions/cache', () => ({
@@ -59,16 +60,11 @@ afterAll(async () => {
   for (const d of made) fs.rmSync(d, { recursive: true, force: true })
 })
 
-let out = ''
+const output = captureOutput()
 const saved = { ...process.env }
 beforeEach(() => {
-  out = ''
   saves.length = 0
   process.env.RUNNER_TEMP = tmp('sq-save-temp-')
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
 })
 afterEach(() => {
   jest.restoreAllMocks()
@@ -129,7 +125,7 @@ describe('post', () => {
     const members = saves[0].members[0]
     for (const b of [image.index, hostImage.manifest, ...hostImage.layers])
       expect(members).toContain(`setup-qemu-image/sha256/${b.digest.slice(7)}`)
-    expect(out).toContain(`saved to the Actions cache as ${entryKey('image', PIN)}`)
+    expect(output.text).toContain(`saved to the Actions cache as ${entryKey('image', PIN)}`)
     expect(fs.existsSync(keep)).toBe(false)
     expect(process.cwd()).toBe(cwd)
     expect(fs.readdirSync(process.env.RUNNER_TEMP as string)).toEqual([])
@@ -140,7 +136,7 @@ describe('post', () => {
     fs.writeFileSync(path.join(keep, 'sha256', PIN), '{"schemaVersion":2,"manifests":[]}')
     await saveEntry({ key: entryKey('image', PIN), holds: 'image', pin: PIN, dir: keep, timeout: 20 })
     expect(saves).toEqual([])
-    expect(out).toContain(
+    expect(output.text).toContain(
       `::warning::the Actions cache entry ${entryKey('image', PIN)} is not saved: what main fetched no longer matches its pin`
     )
     expect(fs.existsSync(keep)).toBe(false)

@@ -7,7 +7,7 @@
  * and the blobs a pull kept are what an Actions cache entry holds: checked offline from the pin, used
  * with no request, and refused once changed.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import bcrypt from 'bcryptjs'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -22,6 +22,7 @@ import { byArch, fromNodeArch, type Platform } from '../../../src/platforms.js'
 import { buildProbe } from '../../../src/probe/elf.js'
 import { testImage } from '../../acquire/registry/images.js'
 import { push, removeTemps, requireTools, startRegistry, stopAll, tamper, tmp, type Registry } from './registry.js'
+import { captureOutput } from '../../helpers/output.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const HOST = host.platforms[0]
@@ -76,23 +77,15 @@ afterAll(async () => {
   removeTemps()
 })
 
-let out = ''
+const output = captureOutput()
 let workDir: string
 beforeEach(() => {
-  out = ''
   process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
   workDir = tmp('work')
   fs.writeFileSync(path.join(process.env.DOCKER_CONFIG as string, 'config.json'), '{}')
-  jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    out += chunk.toString()
-    return true
-  })
-})
-afterEach(() => {
-  jest.restoreAllMocks()
 })
 
-const log = { info: (m: string) => void (out += `client: ${m}\n`), debug: () => undefined }
+const log = { info: (m: string) => void (output.text += `client: ${m}\n`), debug: () => undefined }
 const clientWith = (mirror?: Registry) => (): RegistryClient =>
   new RegistryClient({
     timeout: 30,
@@ -126,8 +119,10 @@ describe('a registry without auth', () => {
     await src.cached()
     const e = await src.acquire([byArch('riscv64')])
     expect(e.key).toBe(PIN)
-    expect(out).toContain(`::warning::image ${tagged} is not pinned by digest, and a tag can move: it names ${DIGEST} now`)
-    expect(out).toContain(`pin it: image: ${tagged}@${DIGEST}`)
+    expect(output.text).toContain(
+      `::warning::image ${tagged} is not pinned by digest, and a tag can move: it names ${DIGEST} now`
+    )
+    expect(output.text).toContain(`pin it: image: ${tagged}@${DIGEST}`)
     expect((await findCached(PIN))?.key).toBe(PIN)
   })
 
@@ -146,7 +141,7 @@ describe('Basic auth from a Docker config file', () => {
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
     // the runner consumes the masks it is given; nothing else shows it
     expect(
-      out
+      output.text
         .split('\n')
         .filter(l => !l.startsWith('::add-mask::'))
         .join('\n')
@@ -164,7 +159,7 @@ describe('Basic auth from a Docker config file', () => {
     const ref = pinnedAt(basic, 'team/binfmt')
     await new ImageSource(ref, engine, opts()).acquire('all')
     expect(calls).toEqual([ref])
-    expect(out).toMatch(
+    expect(output.text).toMatch(
       /could not be fetched over the registry API \(.*HTTP 401.*log in first.*\): the Docker engine pulls it instead/s
     )
   })
@@ -173,14 +168,14 @@ describe('Basic auth from a Docker config file', () => {
 describe('a mirror', () => {
   it('serving the pinned image is used', async () => {
     await new ImageSource(pinnedAt(source), noEngine, opts({ registry: clientWith(sameMirror) })).acquire('all')
-    expect(out).toContain(`fetched ${pinnedAt(source)} from the mirror`)
+    expect(output.text).toContain(`fetched ${pinnedAt(source)} from the mirror`)
   })
 
   it('serving other bytes under that name is refused, and the source is used', async () => {
     const e = await new ImageSource(pinnedAt(source), noEngine, opts({ registry: clientWith(otherMirror) })).acquire('all')
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
-    expect(out).toContain(`client: the mirror ${otherMirror.host} could not be used (it served other content`)
-    expect(out).toContain(`fetched ${pinnedAt(source)} from its registry`)
+    expect(output.text).toContain(`client: the mirror ${otherMirror.host} could not be used (it served other content`)
+    expect(output.text).toContain(`fetched ${pinnedAt(source)} from its registry`)
   })
 })
 

@@ -1,12 +1,12 @@
 /**
  * What the helper container runs and what it answers: one fixed script that takes every value as an
- * argument, and the parsers of its answer lines.
+ * argument, and the one parser of its output.
  */
 import { parseEntry, type Entry } from '../binfmt/entry.js'
 import { fingerprint } from '../binfmt/table.js'
 import type { Look } from '../host/engine-view.js'
 import { PROBE_TIMEOUT_MS, fromStatus, type ProbeResult } from '../probe/run.js'
-import type { ChangeResult } from './registrar.js'
+import type { ChangeResult } from '../binfmt/change.js'
 
 /** How long a probe may run in the helper: as long as on the host. */
 const PROBE_SECONDS = PROBE_TIMEOUT_MS / 1000
@@ -92,50 +92,6 @@ export const DONE = /^done$/m
 /** Where probes are put inside a helper that looks at the table for this process. */
 export const PROBE_DIR = '/run/setup-qemu-probes'
 
-const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString()
-
-/** What a probe's status in the helper says: killed (128 + 9) where it had a limit is timed out. */
-const probeResult = (status: number, limit: number | undefined): ProbeResult =>
-  limit && status === 137
-    ? { ok: false, error: 'timed out', detail: `after ${limit} s in the helper container` }
-    : fromStatus(status)
-
-/** The `look` answer, parsed: entry names and texts arrive as hex, so no byte of them can be misread. */
-export function parseLook(stdout: string): Look {
-  const tables: Record<string, Map<string, Entry>> = { before: new Map(), after: new Map() }
-  const look: Look = { entries: tables.before, changed: false, enabled: false, bootId: '', machine: '', results: new Map() }
-  let limit: number | undefined
-  for (const line of stdout.split('\n')) {
-    const [key, a = '', b = ''] = line.split(' ')
-    if ((key === 'before' || key === 'after') && /^[0-9a-f]*$/.test(a + b)) {
-      const name = fromHex(a)
-      tables[key].set(name, parseEntry(name, fromHex(b)))
-    } else if (key === 'status') look.enabled = a === 'enabled'
-    else if (key === 'boot') look.bootId = a
-    else if (key === 'machine') look.machine = a
-    else if (key === 'limit') limit = Number(a)
-    else if (key === 'probe' && b.startsWith(`${PROBE_DIR}/probe-`)) {
-      look.results.set(b.slice(`${PROBE_DIR}/probe-`.length), probeResult(Number(a), limit))
-    }
-  }
-  look.changed = fingerprint(tables.before) !== fingerprint(tables.after)
-  return look
-}
-
-/** The helper's answer line for each change, by position. */
-export function parseAnswers(stdout: string): Map<number, { status: ChangeResult['status']; error?: string }> {
-  const answers = new Map<number, { status: ChangeResult['status']; error?: string }>()
-  for (const line of stdout.split('\n')) {
-    const m = /^(ok|exists|gone|changed|failed) (\d+)(?: (.*))?$/.exec(line)
-    if (m)
-      answers.set(Number(m[2]) - 1, {
-        status: m[1] as ChangeResult['status'],
-        ...(m[1] === 'failed' ? { error: m[3] || 'write refused' } : {})
-      })
-  }
-  return answers
-}
-
 /** What a helper reads on stdin: nothing, files (a tar stream), or its work, sent once known. */
 export type Stdin = 'none' | 'files' | 'work'
 const STDIN_ARG: Record<Stdin, string> = { none: '-', files: 'stream', work: 'wait' }
@@ -156,11 +112,84 @@ export function workLines(args: readonly string[]): Buffer {
   return Buffer.from(args.map(a => `${a}\n`).join(''))
 }
 
-/** Output that proves the script ran: only a helper that never got that far can have been refused. */
-export const ANSWERED = /^(ready|(ok|exists|gone|changed|failed) \d+)/m
+/** One change's answer: its status, and the error where it failed. */
+export interface Answer {
+  status: ChangeResult['status']
+  error?: string
+}
 
-/** The boot id of the kernel a helper ran on, as it said; '' when it did not get that far. */
-export const kernelOf = (stdout: string): string => /^boot (\S+)$/m.exec(stdout)?.[1] ?? ''
+/** Everything a helper said, line by line. */
+export interface HelperOutput {
+  /** the script got far enough to answer: only a helper that did not can have been refused privilege */
+  answered: boolean
+  /** it reached its work (`ready`) */
+  ready: boolean
+  /** it said which kernel it runs on (`boot`), and that kernel's boot id ('' when it did not get that far) */
+  booted: boolean
+  kernel: string
+  /** it found another kernel than the one it was told to, and stopped before reading or writing */
+  otherKernel: boolean
+  /** what stopped it before its work: binfmt_misc would not mount, no tar, a stream it could not unpack, no od */
+  mountFail?: string
+  noTar: boolean
+  untarFail?: string
+  noOd: boolean
+  /** `write`: each change's answer, by position */
+  answers: Map<number, Answer>
+  /** `look`: entry names and texts arrive as hex, so no byte of them can be misread */
+  look: Look
+}
 
-/** The helper found another kernel than the one it was told to, and stopped before reading or writing. */
-export const OTHER_KERNEL = /^otherkernel$/m
+/** The lines that are a word alone, and what each says. */
+const WORDS = { ready: 'ready', otherkernel: 'otherKernel', notar: 'noTar', nood: 'noOd' } as const
+
+const fromHex = (hex: string): string => Buffer.from(hex, 'hex').toString()
+
+/** What a probe's status in the helper says: killed (128 + 9) where it had a limit is timed out. */
+const probeResult = (status: number, limit: number | undefined): ProbeResult =>
+  limit && status === 137
+    ? { ok: false, error: 'timed out', detail: `after ${limit} s in the helper container` }
+    : fromStatus(status)
+
+/** The helper's output, parsed: the one reader of what the script prints. */
+export function parseOutput(stdout: string): HelperOutput {
+  const tables: Record<string, Map<string, Entry>> = { before: new Map(), after: new Map() }
+  const look: Look = { entries: tables.before, changed: false, enabled: false, bootId: '', machine: '', results: new Map() }
+  const out: HelperOutput = {
+    answered: false,
+    ready: false,
+    booted: false,
+    kernel: '',
+    otherKernel: false,
+    noTar: false,
+    noOd: false,
+    answers: new Map(),
+    look
+  }
+  let limit: number | undefined
+  for (const line of stdout.split('\n')) {
+    if (/^(ready|(ok|exists|gone|changed|failed) \d+)/.test(line)) out.answered = true
+    if (Object.hasOwn(WORDS, line)) out[WORDS[line as keyof typeof WORDS]] = true
+    const answer = /^(ok|exists|gone|changed|failed) (\d+)(?: (.*))?$/.exec(line)
+    const status = answer?.[1] as Answer['status']
+    if (answer)
+      out.answers.set(Number(answer[2]) - 1, { status, ...(status === 'failed' ? { error: answer[3] || 'write refused' } : {}) })
+    const failed = /^(mountfail|untarfail) (.*)$/.exec(line)
+    if (failed) out[failed[1] === 'mountfail' ? 'mountFail' : 'untarFail'] ??= failed[2]
+    if (!out.booted && line.startsWith('boot ')) out.booted = true
+    if (!out.kernel) out.kernel = /^boot (\S+)$/.exec(line)?.[1] ?? ''
+    const [key, a = '', b = ''] = line.split(' ')
+    if ((key === 'before' || key === 'after') && /^[0-9a-f]*$/.test(a + b)) {
+      const name = fromHex(a)
+      tables[key].set(name, parseEntry(name, fromHex(b)))
+    } else if (key === 'status') look.enabled = a === 'enabled'
+    else if (key === 'boot') look.bootId = a
+    else if (key === 'machine') look.machine = a
+    else if (key === 'limit') limit = Number(a)
+    else if (key === 'probe' && b.startsWith(`${PROBE_DIR}/probe-`)) {
+      look.results.set(b.slice(`${PROBE_DIR}/probe-`.length), probeResult(Number(a), limit))
+    }
+  }
+  look.changed = fingerprint(tables.before) !== fingerprint(tables.after)
+  return out
+}

@@ -4,30 +4,20 @@
  * machines, and post cannot touch a table another boot owns.
  */
 import { describe, expect, it } from '@jest/globals'
-import type { Docker } from '../../src/engine/docker.js'
-import type { EngineInfo } from '../../src/engine/engine.js'
-import type { RunResult } from '../../src/engine/command.js'
+import { parseOutput, verbArgs } from '../../src/helper/protocol.js'
 import { HelperRegistrar } from '../../src/register/helper.js'
-import { OTHER_KERNEL, kernelOf, verbArgs } from '../../src/register/helper-protocol.js'
 import type { Change } from '../../src/register/registrar.js'
+import { FakeEngine, ok, plainInfo } from '../helpers/engine.js'
 
-const info: EngineInfo = { securityOptions: [], rootless: false }
+const kernelOf = (stdout: string): string => parseOutput(stdout).kernel
 
-/** An engine whose helpers answer as told, recording the verb each was given (what follows `sh -c SCRIPT sh <stdin>`). */
-function engine(answers: string[]): { docker: Docker; verbs: string[][] } {
-  const verbs: string[][] = []
-  const docker = {
-    info: async () => info,
-    ensureImage: async () => 'sha256:x',
-    call: async (args: readonly string[]): Promise<RunResult> => {
-      if (args[0] !== 'run') return { exitCode: 0, stdout: '', stderr: '' }
-      verbs.push(args.slice(args.indexOf('-c') + 4))
-      const stdout = answers.shift() ?? ''
-      return { exitCode: OTHER_KERNEL.test(stdout) ? 7 : 0, stdout, stderr: '' }
-    }
-  } as unknown as Docker
-  return { docker, verbs }
-}
+/** An engine whose helpers answer as told (exit 7 where the script stops on another kernel). */
+const engine = (answers: string[]): FakeEngine =>
+  new FakeEngine({ info: plainInfo(), runs: answers.map(stdout => ok(stdout, parseOutput(stdout).otherKernel ? 7 : 0)) })
+/** The verb each helper was given: what follows `sh -c SCRIPT sh <stdin>`. */
+const verbs = (docker: FakeEngine): string[][] => docker.runCalls.map(c => c.args.slice(c.args.indexOf('-c') + 4))
+const helper = (docker: FakeEngine): HelperRegistrar =>
+  new HelperRegistrar({ engine: docker, image: 'busybox', privilege: 'auto', limit: 60 })
 
 const look = (boot: string): string => `ready\nboot ${boot}\nstatus enabled\nmachine x86_64\ndone\n`
 const wrote = (boot: string): string => `ready\nboot ${boot}\nok 1\ndone\n`
@@ -45,12 +35,12 @@ describe("the helper's verbs", () => {
 
 describe('one kernel across look, write and verify', () => {
   it('the first look names the kernel; every later helper must find it', async () => {
-    const { docker, verbs } = engine([look('k1'), wrote('k1'), look('k1')])
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 60)
-    expect((await r.look(new Map())).bootId).toBe('k1')
+    const docker = engine([look('k1'), wrote('k1'), look('k1')])
+    const r = helper(docker)
+    expect((await r.view.look(new Map())).bootId).toBe('k1')
     expect((await r.apply([add], [])).map(x => x.status)).toEqual(['ok'])
-    await r.look(new Map())
-    expect(verbs.map(v => v.slice(0, 2))).toEqual([
+    await r.view.look(new Map())
+    expect(verbs(docker).map(v => v.slice(0, 2))).toEqual([
       ['look', ''],
       ['write', 'k1'],
       ['look', 'k1']
@@ -58,16 +48,16 @@ describe('one kernel across look, write and verify', () => {
   })
 
   it("on the local path the write must find the runner's own kernel, as it was told", async () => {
-    const { docker, verbs } = engine([wrote('runner-kernel')])
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 60)
+    const docker = engine([wrote('runner-kernel')])
+    const r = helper(docker)
     r.expectKernel('runner-kernel')
     await r.apply([add], [])
-    expect(verbs[0].slice(0, 2)).toEqual(['write', 'runner-kernel'])
+    expect(verbs(docker)[0].slice(0, 2)).toEqual(['write', 'runner-kernel'])
   })
 
   it('a helper that found another kernel stopped before writing: the step says so, with both boot ids', async () => {
-    const { docker } = engine([refused('elsewhere')])
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 60)
+    const docker = engine([refused('elsewhere')])
+    const r = helper(docker)
     r.expectKernel('runner-kernel')
     await expect(r.apply([add], [])).rejects.toThrow(
       /^binfmt_misc was not changed: it belongs to another kernel \(boot id elsewhere\) than the one this run read and changed \(boot id runner-kernel\)\. The machine has restarted since, or the engine is reached on another machine/
@@ -75,9 +65,9 @@ describe('one kernel across look, write and verify', () => {
   })
 
   it('a look that reached another kernel than the first is refused too', async () => {
-    const { docker } = engine([look('k1'), look('k2')])
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 60)
-    await r.look(new Map())
-    await expect(r.look(new Map())).rejects.toThrow(/another kernel \(boot id k2\) .*\(boot id k1\)/)
+    const docker = engine([look('k1'), look('k2')])
+    const r = helper(docker)
+    await r.view.look(new Map())
+    await expect(r.view.look(new Map())).rejects.toThrow(/another kernel \(boot id k2\) .*\(boot id k1\)/)
   })
 })

@@ -1,13 +1,14 @@
 /**
- * What the helper container is shown of a directory of emulators: a new directory holding links to the
- * files acquire checked, and nothing else. Whatever else the directory holds (a restored cache entry's
- * metadata, files nobody checked) never reaches the helper, its bind mount or its stdin.
+ * What the helper container is shown of a directory of emulators, bound or sent on its stdin: a new
+ * directory holding links to the files acquire checked, and nothing else. Whatever else the directory
+ * holds (a restored cache entry's metadata, files nobody checked) never reaches the helper.
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
 import { linkOrCopy } from '../acquire/cache.js'
+import type { Mount } from '../binfmt/change.js'
+import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
 import { EMULATOR_NAMES } from '../platforms.js'
-import type { Mount } from './registrar.js'
 
 /** Far more than any QEMU user-mode emulator (~10 MB); a file sent on stdin is held in memory whole. */
 export const MAX_EMULATOR_BYTES = 64 * 2 ** 20
@@ -42,4 +43,19 @@ export async function shownToHelper(mounts: readonly Mount[], workDir: string): 
       return { host: shown, target: m.target, ...(m.send ? { send: true } : {}) }
     })
   )
+}
+
+/**
+ * The files the mounts marked `send` hand over (a directory's files, or one file), as one tar stream;
+ * undefined when there are none. A file this runner does not have is left out: its write then fails
+ * and says so, as a bind mount of it could not have helped either.
+ */
+export async function streamOf(mounts: readonly Mount[]): Promise<Buffer | undefined> {
+  const files: TarFile[] = []
+  for (const m of mounts.filter(x => x.send)) {
+    const st = await fs.lstat(m.host).catch(() => undefined)
+    if (st?.isDirectory()) files.push(...(await filesOf(m.host, m.target)))
+    else if (st?.isFile()) files.push({ name: m.target.replace(/^\/+/, ''), data: await fs.readFile(m.host), mode: st.mode })
+  }
+  return files.length ? tarOf(files) : undefined
 }

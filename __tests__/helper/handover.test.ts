@@ -8,15 +8,14 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Emulators } from '../../src/acquire/source.js'
-import type { Docker } from '../../src/engine/docker.js'
-import type { EngineInfo } from '../../src/engine/engine.js'
 import type { HostState } from '../../src/host/inspect.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { byArch, type Platform } from '../../src/platforms.js'
 import { register } from '../../src/register/apply.js'
-import { MAX_EMULATOR_BYTES } from '../../src/register/handover.js'
+import { MAX_EMULATOR_BYTES } from '../../src/helper/handover.js'
 import { HelperRegistrar } from '../../src/register/helper.js'
 import { decide } from '../../src/register/plan.js'
+import { FakeEngine, ok, plainInfo } from '../helpers/engine.js'
 import { Registrar, type Change, type ChangeResult, type Mount } from '../../src/register/registrar.js'
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'handover-'))
@@ -36,20 +35,11 @@ function restored(): { dir: string; work: string } {
   return { dir, work }
 }
 
-/** An engine whose helper answers every change, recording each run's arguments and stdin. */
-function engine(): { docker: Docker; runs: { args: string[]; stdin?: Buffer }[] } {
-  const runs: { args: string[]; stdin?: Buffer }[] = []
-  const info: EngineInfo = { securityOptions: [], rootless: false }
-  const docker = {
-    info: async () => info,
-    ensureImage: async () => 'sha256:x',
-    call: async (args: readonly string[], _timeout?: number, input?: Buffer | Promise<Buffer>) => {
-      if (args[0] === 'run') runs.push({ args: [...args], stdin: await input })
-      return { exitCode: 0, stdout: 'ready\nok 1\ndone\n', stderr: '' }
-    }
-  } as unknown as Docker
-  return { docker, runs }
-}
+/** An engine whose helper answers every change; its runs are recorded with their arguments and stdin. */
+const engine = (): FakeEngine => new FakeEngine({ info: plainInfo(), then: ok('ready\nok 1\ndone\n') })
+/** A helper that may put what it is shown in `work`. */
+const helper = (docker: FakeEngine, work: string): HelperRegistrar =>
+  new HelperRegistrar({ engine: docker, image: 'busybox', privilege: 'auto', limit: 120, workDir: work })
 
 const add: Change[] = [{ op: 'add', name: 'qemu-aarch64', line: ':qemu-aarch64:M::\\x7f:\\xff:/run/setup-qemu/k/qemu-aarch64:F' }]
 const bindSource = (args: string[]): string => /source=([^,]+)/.exec(args[args.indexOf('--mount') + 1])?.[1] ?? ''
@@ -57,31 +47,31 @@ const bindSource = (args: string[]): string => /source=([^,]+)/.exec(args[args.i
 describe('the helper is shown only the emulators acquire checked', () => {
   it('bound: a new directory holding links to them, and nothing else of the one they came from', async () => {
     const { dir, work } = restored()
-    const { docker, runs } = engine()
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+    const docker = engine()
+    const r = helper(docker, work)
     const results = await r.apply(add, [], [{ host: dir, target: '/run/setup-qemu/k', files: ['qemu-aarch64'] }])
     expect(results.map(x => x.status)).toEqual(['ok'])
-    const shown = bindSource(runs[0].args)
+    const shown = bindSource(docker.runCalls[0].args)
     expect(path.dirname(shown)).toBe(work)
     expect(fs.readdirSync(shown)).toEqual(['qemu-aarch64'])
     expect(fs.statSync(path.join(shown, 'qemu-aarch64')).ino).toBe(fs.statSync(path.join(dir, 'qemu-aarch64')).ino)
-    expect(runs[0].args.join(' ')).not.toContain(dir)
+    expect(docker.runCalls[0].args.join(' ')).not.toContain(dir)
   })
 
   it('sent on stdin: a tar stream of them alone', async () => {
     const { dir, work } = restored()
-    const { docker, runs } = engine()
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+    const docker = engine()
+    const r = helper(docker, work)
     await r.apply(add, [], [{ host: dir, target: '/run/setup-qemu/k', send: true, files: ['qemu-aarch64'] }])
-    const listing = execFileSync('tar', ['-tf', '-'], { input: runs[0].stdin }).toString().trim().split('\n')
+    const listing = execFileSync('tar', ['-tf', '-'], { input: docker.runCalls[0].stdin }).toString().trim().split('\n')
     expect(listing).toEqual(['run/setup-qemu/k/qemu-aarch64'])
   })
 
   it('a directory that names none shows none', async () => {
     const { dir, work } = restored()
-    const { docker, runs } = engine()
-    await new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work).apply(add, [], [{ host: dir, target: '/t' }])
-    expect(fs.readdirSync(bindSource(runs[0].args))).toEqual([])
+    const docker = engine()
+    await helper(docker, work).apply(add, [], [{ host: dir, target: '/t' }])
+    expect(fs.readdirSync(bindSource(docker.runCalls[0].args))).toEqual([])
   })
 
   it.each([
@@ -101,22 +91,18 @@ describe('the helper is shown only the emulators acquire checked', () => {
   ])('refuses %s, and runs no helper', async (_, spoil, message) => {
     const { dir, work } = restored()
     spoil(path.join(dir, 'qemu-aarch64'))
-    const { docker, runs } = engine()
-    const r = new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work)
+    const docker = engine()
+    const r = helper(docker, work)
     await expect(r.apply(add, [], [{ host: dir, target: '/t', send: true, files: ['qemu-aarch64'] }])).rejects.toThrow(message)
-    expect(runs).toEqual([])
+    expect(docker.runCalls).toEqual([])
   })
 
   it('one of exactly the limit is shown', async () => {
     const { dir, work } = restored()
     fs.truncateSync(path.join(dir, 'qemu-aarch64'), MAX_EMULATOR_BYTES)
-    const { docker, runs } = engine()
-    await new HelperRegistrar(docker, 'busybox', 'auto', 120, undefined, work).apply(
-      add,
-      [],
-      [{ host: dir, target: '/t', files: ['qemu-aarch64'] }]
-    )
-    expect(fs.statSync(path.join(bindSource(runs[0].args), 'qemu-aarch64')).size).toBe(MAX_EMULATOR_BYTES)
+    const docker = engine()
+    await helper(docker, work).apply(add, [], [{ host: dir, target: '/t', files: ['qemu-aarch64'] }])
+    expect(fs.statSync(path.join(bindSource(docker.runCalls[0].args), 'qemu-aarch64')).size).toBe(MAX_EMULATOR_BYTES)
   })
 })
 
