@@ -149,7 +149,7 @@ describe('an image on Docker Hub, with an engine that pulls it through registry 
     expect(calls).toEqual(['info --format {{json .RegistryConfig.Mirrors}}', `ensure ${hub}`, `copy ${hub}`])
     expect(asked).toBe(0)
     expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64']) })
-    expect(out).toContain(
+    expect(output.text).toContain(
       "the Docker engine pulls Docker Hub's images through its registry mirrors (https://mirror.example.com/)"
     )
   })
@@ -161,7 +161,7 @@ describe('an image on Docker Hub, with an engine that pulls it through registry 
     ] as const) {
       const calls: string[] = []
       let asked = 0
-      out = ''
+      output.text = ''
       process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
       // the registry is asked first; whether it answers here (it is Docker Hub) does not matter
       const registry = (): ReturnType<typeof client> => (asked++, client())
@@ -169,7 +169,7 @@ describe('an image on Docker Hub, with an engine that pulls it through registry 
         .acquire('all')
         .catch(() => undefined)
       expect(asked).toBeGreaterThan(0)
-      expect(out).not.toContain('through its registry mirrors')
+      expect(output.text).not.toContain('through its registry mirrors')
       // a registry-mirror given by the user is used without asking the engine about its own
       if ('mirror' in extra) expect(calls).not.toContain('info --format {{json .RegistryConfig.Mirrors}}')
     }
