@@ -7,7 +7,7 @@
  */
 import * as fs from 'node:fs/promises'
 import { digestOf } from '../inputs/validate.js'
-import type { Docker } from '../engine/docker.js'
+import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { findCached, useCached } from './cache.js'
@@ -48,7 +48,7 @@ export class ImageSource implements EmulatorSource {
 
   constructor(
     readonly from: string,
-    private readonly docker: Docker,
+    private readonly engine: Engine,
     private readonly opts: ImageOptions
   ) {}
 
@@ -162,11 +162,11 @@ export class ImageSource implements EmulatorSource {
   private async fromEngine(wanted: 'all' | readonly Platform[], pin?: string): Promise<Fetched | { ready: Emulators }> {
     const host = hostPlatform()
     const ref = pin && !digestOf(this.from) ? `${this.from}@sha256:${pin}` : this.from
-    await this.docker.info()
+    await this.engine.info()
     // the host's platform of a multi-platform image: a local copy for another one is not used
     const platform = host.platforms[0]
     // a digest never changes, so a local copy is as good as a pull; a tag may have moved
-    const id = await this.docker.ensureImage(ref, !pin, platform)
+    const id = await this.engine.ensureImage(ref, !pin, platform)
     const key = pin ?? id.replace(/^sha256:/, '')
     if (!pin && this.opts.useCache) {
       const byId = await findCached(key)
@@ -174,7 +174,7 @@ export class ImageSource implements EmulatorSource {
       if (ready) return { ready }
     }
     const dir = await fs.mkdtemp(`${this.opts.workDir}/image-`)
-    await this.docker.copyOut(ref, '/usr/bin', dir, platform)
+    await this.engine.copyOut(ref, '/usr/bin', dir, platform)
     return { dir, key, origin: 'image' }
   }
 }

@@ -1,5 +1,5 @@
 /** Picks the source the inputs name; its checks run here, before anything on the host changes. */
-import type { Docker } from '../engine/docker.js'
+import type { Engine } from '../engine/engine.js'
 import type { Inputs } from '../inputs/inputs.js'
 import { actionsCacheWanted } from './actions-cache/keys.js'
 import { ActionsCache, restoreLimit } from './actions-cache/restore.js'
@@ -7,7 +7,7 @@ import { DownloadSource, resolveDownload } from './download.js'
 import { ImageSource } from './image.js'
 import type { EmulatorSource } from './source.js'
 
-export function createSource(inputs: Inputs, docker: Docker, workDir: string): EmulatorSource {
+export function createSource(inputs: Inputs, engine: Engine, workDir: string): EmulatorSource {
   // on a hosted runner, whose tool cache starts empty, the source asks the Actions cache first
   const actions = actionsCacheWanted(inputs.cacheImage)
     ? new ActionsCache(workDir, restoreLimit(inputs.timeout), inputs.timeout)
@@ -16,7 +16,7 @@ export function createSource(inputs: Inputs, docker: Docker, workDir: string): E
     const target = resolveDownload(inputs.downloadUrl, inputs.downloadSha256, process.arch)
     return new DownloadSource(target, inputs.cacheImage, workDir, inputs.timeout, actions)
   }
-  return new ImageSource(inputs.image, docker, {
+  return new ImageSource(inputs.image, engine, {
     useCache: inputs.cacheImage,
     workDir,
     timeout: inputs.timeout,

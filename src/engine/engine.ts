@@ -1,6 +1,7 @@
 /**
  * What the action asks of a container engine, through a docker-compatible CLI. `Docker` (docker.ts) is
- * the one implementation; another engine is one file implementing this, chosen in src/factory.ts.
+ * the one implementation; another engine is one file implementing this, and its line in ENGINES
+ * (src/factory.ts).
  */
 import type { RunResult } from './command.js'
 
@@ -22,4 +23,9 @@ export interface Engine {
   ensureImage(ref: string, alwaysPull: boolean, platform?: string): Promise<string>
   /** a directory copied out of an image without running it */
   copyOut(ref: string, from: string, to: string, platform?: string): Promise<void>
+  /**
+   * Removes the containers a run (this one's unless told) created, with their anonymous volumes; how
+   * many there were. Synchronous, so that it can run as the process is ended.
+   */
+  removeOwnContainers(run?: string): number
 }
