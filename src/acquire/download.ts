@@ -18,7 +18,7 @@ import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers
 import { sha256File } from './hash.js'
 import { maskUrlSecrets, redactUrl } from './redact.js'
 import { DEFAULT_URL, DEFAULT_VERSION, expandUrl, knownChecksum, tarballArch } from './releases.js'
-import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+import type { CachedEmulators, EmulatorSource, Emulators, SourceEntry } from './source.js'
 import * as log from '../log.js'
 
 export interface DownloadTarget {
@@ -51,6 +51,19 @@ export function resolveDownload(urlInput: string, sha256Input: string, nodeArch:
 }
 
 export { sha256File }
+
+/** Source `download`, as src/acquire/index.ts lists it. */
+export const DOWNLOAD: SourceEntry = {
+  create: c =>
+    new DownloadSource(
+      resolveDownload(c.inputs.downloadUrl, c.inputs.downloadSha256, process.arch),
+      c.inputs.cacheImage,
+      c.workDir,
+      c.inputs.timeout,
+      c.actions
+    ),
+  pinInstead: `leave download-url and download-sha256 empty, for the QEMU ${DEFAULT_VERSION} tarball this action pins`
+}
 
 export function checkChecksum(actual: string, expected: string, url: string): void {
   if (actual.toLowerCase() !== expected.toLowerCase()) {

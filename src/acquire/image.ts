@@ -6,6 +6,7 @@
  * engine pulls the same digest and the emulators are copied out of it without running it.
  */
 import * as fs from 'node:fs/promises'
+import { DEFAULT_IMAGE } from '../constants.js'
 import { digestOf } from '../inputs/validate.js'
 import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
@@ -16,7 +17,7 @@ import { hostPlatform } from './elf.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
 import { pullEmulators, type ImageRegistry } from './image-pull.js'
 import { IntegrityError, RegistryClient, RegistryError } from './registry/index.js'
-import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+import type { CachedEmulators, EmulatorSource, Emulators, SourceEntry } from './source.js'
 import * as log from '../log.js'
 
 export interface ImageOptions {
@@ -32,6 +33,19 @@ export interface ImageOptions {
   actions?: ActionsCache
   /** the registry client to use (tests give their own) */
   registry?: () => ImageRegistry
+}
+
+/** Source `image`, as src/acquire/index.ts lists it. */
+export const IMAGE: SourceEntry = {
+  create: c =>
+    new ImageSource(c.inputs.image, c.engine, {
+      useCache: c.inputs.cacheImage,
+      workDir: c.workDir,
+      timeout: c.inputs.timeout,
+      mirror: c.inputs.registryMirror || undefined,
+      actions: c.actions
+    }),
+  pinInstead: `pin image: ${DEFAULT_IMAGE}, this action's default (or leave image unset)`
 }
 
 /** What was fetched, before its files are checked. */

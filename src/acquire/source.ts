@@ -2,7 +2,9 @@
  * Stage 3: getting the emulators. A source is one file implementing this interface; everything after
  * (register, verify, report, post) works on the Emulators it returns and does not know where they came from.
  */
+import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
+import type { ActionsCache } from './actions-cache/restore.js'
 
 export interface Emulators {
   /**
@@ -43,4 +45,33 @@ export interface EmulatorSource {
 export interface CachedEmulators extends Emulators {
   /** the entry holds every emulator the source has (so it can answer `all`) */
   complete: boolean
+}
+
+/** What a source may read of the inputs, each checked by readInputs. */
+export interface SourceInputs {
+  image: string
+  /** empty when not set */
+  registryMirror: string
+  downloadUrl: string
+  downloadSha256: string
+  cacheImage: boolean
+  timeout: number
+}
+
+/** What a source is made from. */
+export interface SourceContext {
+  inputs: SourceInputs
+  engine: Engine
+  /** this run's own directory */
+  workDir: string
+  /** on a hosted runner: where what the source fetches may be restored from, and is saved to */
+  actions?: ActionsCache
+}
+
+/** One kind of source, as src/acquire/index.ts lists it. */
+export interface SourceEntry {
+  /** the source, its inputs checked (an InputError for what cannot be used) */
+  create(c: SourceContext): EmulatorSource
+  /** what to use instead of emulators known to break builds: the ones this action pins for this source */
+  pinInstead: string
 }
