@@ -10,27 +10,17 @@ import { DEFAULT_IMAGE } from '../constants.js'
 import { digestOf } from '../inputs/validate.js'
 import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
-import type { ActionsCache } from './actions-cache/restore.js'
 import { findCached, useCached } from './cache.js'
-import { storeInCache } from './cache-publish.js'
 import { hostPlatform } from './elf.js'
-import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
+import { FetchingSource, type FetchingOptions, type Fetched } from './fetching.js'
 import { pullEmulators, type ImageRegistry } from './image-pull.js'
 import { IntegrityError, RegistryClient, RegistryError } from './registry/index.js'
-import type { CachedEmulators, EmulatorSource, Emulators, SourceEntry } from './source.js'
+import type { Emulators, SourceEntry } from './source.js'
 import * as log from '../log.js'
 
-export interface ImageOptions {
-  /** keep and look for the emulators in the tool cache */
-  useCache: boolean
-  /** this run's own directory */
-  workDir: string
-  /** seconds for each registry call */
-  timeout: number
+export interface ImageOptions extends FetchingOptions {
   /** a registry serving Docker Hub's images (host[:port][/prefix]) */
   mirror?: string
-  /** on a hosted runner: where the image's blobs may be restored from, and are saved to */
-  actions?: ActionsCache
   /** the registry client to use (tests give their own) */
   registry?: () => ImageRegistry
 }
@@ -48,23 +38,17 @@ export const IMAGE: SourceEntry = {
   pinInstead: `pin image: ${DEFAULT_IMAGE}, this action's default (or leave image unset)`
 }
 
-/** What was fetched, before its files are checked. */
-interface Fetched {
-  dir: string
-  key: string
-  origin: Emulators['origin']
-}
-
-export class ImageSource implements EmulatorSource {
+export class ImageSource extends FetchingSource<ImageOptions> {
   private pinning?: Promise<string | undefined>
   private resolved?: string
-  private lookup?: Promise<CachedEmulators | undefined>
 
   constructor(
     readonly from: string,
     private readonly engine: Engine,
-    private readonly opts: ImageOptions
-  ) {}
+    opts: ImageOptions
+  ) {
+    super(opts, 'image')
+  }
 
   get contentKey(): string | undefined {
     return digestOf(this.from) ?? this.resolved
@@ -107,46 +91,21 @@ export class ImageSource implements EmulatorSource {
     }
   }
 
-  cached(): Promise<CachedEmulators | undefined> {
-    this.lookup ??= this.pin().then(async pin => {
-      if (!pin || !this.opts.useCache) return undefined
-      const found = await findCached(pin)
-      // a hosted runner's tool cache starts empty: the Actions cache is read meanwhile
-      if (!found?.complete) void this.opts.actions?.restore('image', pin).catch(() => undefined)
-      return found
-    })
-    return this.lookup
+  protected cacheKey(): Promise<string | undefined> {
+    return this.pin()
   }
 
-  async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
-    const host = hostPlatform()
+  protected async fetch(wanted: 'all' | readonly Platform[]): Promise<Fetched | { ready: Emulators }> {
     const pin = await this.pin()
-    const cached = await this.cached()
-    const snapshot = cached && (await useCached(cached, wanted, this.opts.workDir, host))
-    if (snapshot) return snapshot
-
-    const got = pin ? await this.fromRegistry(pin) : await this.fromEngine(wanted)
-    if ('ready' in got) return got.ready
-    const dir = got.dir
     // the image is small enough to keep whole: every later request is served from one cache entry
-    await keepOnlyEmulators(dir, 'all')
-    await dropForeign(dir, host)
-    const has = await emulatorsIn(dir)
-    if (has.size === 0) {
-      throw new Error(
-        `image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host, so there is nothing to register. ` +
-          `Use a tonistiigi/binfmt image (the default) or a mirror of one, or an image with static emulators for ${host.cpu} in /usr/bin.`
-      )
-    }
-    const e: Emulators = {
-      dir,
-      archs: has,
-      key: got.key,
-      version: await qemuVersion(dir, has),
-      origin: got.origin,
-      from: this.from
-    }
-    return this.opts.useCache ? storeInCache(e, true) : e
+    return pin ? this.fromRegistry(pin) : this.fromEngine(wanted)
+  }
+
+  protected noEmulators(host: Platform): string {
+    return (
+      `image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host, so there is nothing to register. ` +
+      `Use a tonistiigi/binfmt image (the default) or a mirror of one, or an image with static emulators for ${host.cpu} in /usr/bin.`
+    )
   }
 
   /** The emulators over the registry API, by the pinned digest; the engine's pull when the registry cannot be used so. */
@@ -155,7 +114,7 @@ export class ImageSource implements EmulatorSource {
     const registry = this.registry()
     try {
       const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions)
-      return { dir: pulled.dir, key: pin, origin: pulled.via === 'Actions cache' ? 'Actions cache' : 'image' }
+      return { dir: pulled.dir, key: pin, origin: pulled.via === 'Actions cache' ? 'Actions cache' : 'image', complete: true }
     } catch (err) {
       if (err instanceof IntegrityError) {
         throw new Error(
@@ -189,6 +148,6 @@ export class ImageSource implements EmulatorSource {
     }
     const dir = await fs.mkdtemp(`${this.opts.workDir}/image-`)
     await this.engine.copyOut(ref, '/usr/bin', dir, platform)
-    return { dir, key, origin: 'image' }
+    return { dir, key, origin: 'image', complete: true }
   }
 }

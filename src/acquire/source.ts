@@ -1,6 +1,8 @@
 /**
- * Stage 3: getting the emulators. A source is one file implementing this interface; everything after
- * (register, verify, report, post) works on the Emulators it returns and does not know where they came from.
+ * Stage 3: getting the emulators. A source is one file implementing this interface (one that fetches
+ * extends FetchingSource, fetching.ts, and keeps only its fetch) and its line in SOURCES (index.ts);
+ * everything after (register, verify, report, post) works on the Emulators it returns and does not know
+ * where they came from.
  */
 import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
