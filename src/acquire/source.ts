@@ -20,8 +20,11 @@ export interface Emulators {
   key: string
   /** QEMU's version, where the emulators say it */
   version?: string
-  /** where they came from this time, for the log and summary */
-  origin: 'tool cache' | 'Actions cache' | 'image' | 'download'
+  /**
+   * where they came from this time, for the log and summary: 'tool cache', 'Actions cache', or the
+   * source's own word ('image', 'download')
+   */
+  origin: string
   /** the image reference or URL, without credentials, query or fragment (it is logged and shown) */
   from: string
 }
