@@ -7,7 +7,13 @@ import type { RunResult } from './command.js'
 
 /** What the daemon says of itself that the helper needs: how it confines containers. */
 export interface EngineInfo {
+  /**
+   * the confinements the engine applies, one `name=<what>` word each (`name=apparmor`, `name=selinux`,
+   * `name=userns`, `name=seccomp,profile=…`), as Docker lists them: an engine that says it otherwise
+   * gives its own in these words
+   */
   securityOptions: string[]
+  /** the daemon runs without root: its containers cannot write the kernel-wide binfmt_misc table */
   rootless: boolean
 }
 
