@@ -8,6 +8,7 @@ import type { EmulatorSource } from './acquire/source.js'
 import { BINFMT_MISC, readEntriesSync } from './binfmt/table.js'
 import { Docker } from './engine/docker.js'
 import type { Endpoint } from './engine/endpoint.js'
+import type { Engine } from './engine/engine.js'
 import type { EngineView } from './host/engine-view.js'
 import type { HostState } from './host/inspect.js'
 import { NotMountedError } from './host/mount.js'
@@ -22,8 +23,30 @@ import { registersFromTable } from './register/plan.js'
 import type { Registrar, RegistrarKind } from './register/registrar.js'
 import type { CleanupState } from './state.js'
 
+export interface EngineOptions {
+  /** seconds for what reaches the network (pull) */
+  timeout: number
+  /** the engine to reach, when not the one the job's environment names (post: main's) */
+  endpoint?: Endpoint
+}
+
+/** Every engine, by kind: a new one is its own file in src/engine/ implementing `Engine`, and its line here. */
+const ENGINES = {
+  docker: (o: EngineOptions): Engine => new Docker(o.timeout, 'docker', o.endpoint)
+} satisfies Record<string, (o: EngineOptions) => Engine>
+
+export type EngineKind = keyof typeof ENGINES
+
+/** The engine a run uses: no input chooses another yet. */
+export const ENGINE: EngineKind = 'docker'
+
+export const createEngine = (kind: EngineKind, o: EngineOptions): Engine => ENGINES[kind](o)
+
 /** The engine, with `timeout` for what reaches the network. */
-export const engine = (timeout: number): Docker => new Docker(timeout)
+export const engine = (timeout: number): Engine => createEngine(ENGINE, { timeout })
+
+/** The engine the job's environment names, for what reaches no network: a run's leftover containers. */
+export const localEngine = (): Engine => engine(0)
 
 export interface RegistrarOptions {
   /** seconds for the helper container, and for what reaches the network */
@@ -35,7 +58,7 @@ export interface RegistrarOptions {
   /** where a helper started early gets its directory */
   workDir?: string
   /** the engine the source uses too; else one at `endpoint`, or where the job's environment says */
-  engine?: Docker
+  engine?: Engine
   endpoint?: Endpoint
   /** the runner writes through `sudo -n` */
   sudo?: boolean

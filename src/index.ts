@@ -5,8 +5,8 @@
  */
 import { isPostStep, probesInFlight } from './early.js'
 import * as core from '@actions/core'
-import { removeOwnContainers } from './engine/leftovers.js'
 import { ended, killAll } from './engine/command.js'
+import { localEngine } from './factory.js'
 import { isLinux, notLinux, runnerOs } from './linux.js'
 import * as log from './log.js'
 import { run } from './main.js'
@@ -18,7 +18,7 @@ function start(): void {
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
       killAll()
-      removeOwnContainers()
+      localEngine().removeOwnContainers()
       process.exit(1)
     })
   }
@@ -31,7 +31,7 @@ function start(): void {
     // started, which --rm does not remove, goes too.
     .finally(async () => {
       await ended()
-      if (killAll() > 0) removeOwnContainers()
+      if (killAll() > 0) localEngine().removeOwnContainers()
       // main succeeded: it left nothing for post to sweep. A main that failed may have lost its engine
       // part-way (a container created and never started, which nothing here could remove): post looks.
       if (!isPost && process.exitCode !== core.ExitCode.Failure) markMainEnded()

@@ -56,6 +56,14 @@ export class FakeEngine implements Engine {
     throw new Error(`the fake engine has no image ${ref} to copy ${from} out of`)
   }
 
+  /** The runs whose containers were swept, in order; there are never any to remove. */
+  readonly swept: (string | undefined)[] = []
+
+  removeOwnContainers(run?: string): number {
+    this.swept.push(run)
+    return 0
+  }
+
   async call(args: readonly string[], timeout?: number, input?: Buffer | Promise<Buffer>, doneWhen?: RegExp): Promise<RunResult> {
     const call: Call = { args: [...args], timeout, doneWhen }
     this.calls.push(call)

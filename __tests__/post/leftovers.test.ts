@@ -7,7 +7,7 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
-import { removeOwnContainers } from '../../src/engine/leftovers.js'
+import { Docker } from '../../src/engine/docker.js'
 import { sweepLeftovers } from '../../src/post/post.js'
 import { leftRun, markMainEnded, markMainRan } from '../../src/state.js'
 import { captureOutput } from '../helpers/output.js'
@@ -56,7 +56,7 @@ describe('post', () => {
   it("removes the containers labelled with a killed main's run, with their anonymous volumes", () => {
     const { bin, calls } = fakeDocker()
     process.env.STATE_run = '4242-a1b2c3'
-    sweepLeftovers(bin)
+    sweepLeftovers(new Docker(60, bin))
     expect(calls()).toEqual([
       `ps --all --quiet --filter label=${CONTAINER_LABEL}=4242-a1b2c3`,
       'rm --force --volumes 0123456789ab ba9876543210'
@@ -73,19 +73,19 @@ describe('post', () => {
     const { bin, calls } = fakeDocker()
     if (state !== undefined) process.env.STATE_run = state
     expect(leftRun()).toBeUndefined()
-    sweepLeftovers(bin)
+    sweepLeftovers(new Docker(60, bin))
     expect(calls()).toEqual([])
   })
 
   it("removes nothing of another run's, and says nothing, when the engine lists none", () => {
     const bin = path.join(dir, 'docker-empty')
     fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> '${bin}.log'\n`, { mode: 0o755 })
-    expect(removeOwnContainers(bin, '7-000000')).toBe(0)
+    expect(new Docker(60, bin).removeOwnContainers('7-000000')).toBe(0)
     expect(fs.readFileSync(`${bin}.log`, 'utf8')).toBe(`ps --all --quiet --filter label=${CONTAINER_LABEL}=7-000000\n`)
   })
 
   it('without a docker CLI, goes on', () => {
     process.env.STATE_run = '4242-a1b2c3'
-    expect(() => sweepLeftovers(path.join(dir, 'no-such-docker'))).not.toThrow()
+    expect(() => sweepLeftovers(new Docker(60, path.join(dir, 'no-such-docker')))).not.toThrow()
   })
 })

@@ -11,14 +11,13 @@ import { InputError } from '../inputs/validate.js'
 import { PLATFORMS, type Platform } from '../platforms.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { TARBALL } from './actions-cache/keys.js'
-import { findCached, toolCache, useCached } from './cache.js'
-import { storeInCache } from './cache-publish.js'
-import { hostPlatform } from './elf.js'
-import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion, selectMembers } from './emulators.js'
+import { toolCache } from './cache.js'
+import { selectMembers } from './emulators.js'
+import { FetchingSource, type Fetched } from './fetching.js'
 import { sha256File } from './hash.js'
 import { maskUrlSecrets, redactUrl } from './redact.js'
 import { DEFAULT_URL, DEFAULT_VERSION, expandUrl, knownChecksum, tarballArch } from './releases.js'
-import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+import type { CachedEmulators, SourceEntry } from './source.js'
 import * as log from '../log.js'
 
 export interface DownloadTarget {
@@ -52,6 +51,19 @@ export function resolveDownload(urlInput: string, sha256Input: string, nodeArch:
 
 export { sha256File }
 
+/** Source `download`, as src/acquire/index.ts lists it. */
+export const DOWNLOAD: SourceEntry = {
+  create: c =>
+    new DownloadSource(
+      resolveDownload(c.inputs.downloadUrl, c.inputs.downloadSha256, process.arch),
+      c.inputs.cacheImage,
+      c.workDir,
+      c.inputs.timeout,
+      c.actions
+    ),
+  pinInstead: `leave download-url and download-sha256 empty, for the QEMU ${DEFAULT_VERSION} tarball this action pins`
+}
+
 export function checkChecksum(actual: string, expected: string, url: string): void {
   if (actual.toLowerCase() !== expected.toLowerCase()) {
     throw new Error(
@@ -61,18 +73,19 @@ export function checkChecksum(actual: string, expected: string, url: string): vo
   }
 }
 
-export class DownloadSource implements EmulatorSource {
+export class DownloadSource extends FetchingSource {
   /** the URL as it may be stored or shown; target.url (credentials and all) is only downloaded from */
   readonly from: string
 
   constructor(
     private readonly target: DownloadTarget,
-    private readonly useCache: boolean,
-    private readonly workDir: string,
-    private readonly timeout: number,
+    useCache: boolean,
+    workDir: string,
+    timeout: number,
     /** on a hosted runner: where the tarball may be restored from, and is saved to */
-    private readonly actions?: ActionsCache
+    actions?: ActionsCache
   ) {
+    super({ useCache, workDir, timeout, actions }, 'tarball')
     this.from = redactUrl(target.url)
     maskUrlSecrets(target.url)
   }
@@ -81,23 +94,11 @@ export class DownloadSource implements EmulatorSource {
     return this.target.sha256
   }
 
-  private lookup?: Promise<CachedEmulators | undefined>
-
-  cached(): Promise<CachedEmulators | undefined> {
-    this.lookup ??= (this.useCache ? findCached(this.target.sha256) : Promise.resolve(undefined)).then(found => {
-      // a hosted runner's tool cache starts empty: the Actions cache is read meanwhile
-      if (!found?.complete) void this.actions?.restore('tarball', this.target.sha256).catch(() => undefined)
-      return found
-    })
-    return this.lookup
+  protected cacheKey(): Promise<string> {
+    return Promise.resolve(this.target.sha256)
   }
 
-  async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
-    const host = hostPlatform()
-    const cached = await this.cached()
-    const snapshot = cached && (await useCached(cached, wanted, this.workDir, host))
-    if (snapshot) return snapshot
-
+  protected async fetch(wanted: 'all' | readonly Platform[], cached: CachedEmulators | undefined): Promise<Fetched> {
     const file = (await this.restored()) ?? (await this.fetched())
 
     // extract only what is asked for (and what the cache already had, so the cache only grows)
@@ -118,7 +119,7 @@ export class DownloadSource implements EmulatorSource {
     }
     // not tc.extractTar: it puts `-C dir` after the flags, and GNU tar applies -C only to the member
     // names that follow it, so naming members there would extract them into the working directory
-    const dir = await fs.mkdtemp(path.join(this.workDir, 'download-'))
+    const dir = await fs.mkdtemp(path.join(this.opts.workDir, 'download-'))
     const extracted = await runCommand('tar', ['-xzf', file, '-C', dir, '--no-same-owner', '--', ...members], { timeout: 300 })
     if (extracted.exitCode !== 0) {
       throw new Error(
@@ -127,35 +128,27 @@ export class DownloadSource implements EmulatorSource {
       )
     }
     await fs.rm(file, { force: true })
-    await keepOnlyEmulators(dir, 'all')
-    await dropForeign(dir, host)
-    const has = await emulatorsIn(dir)
-    if (has.size === 0) {
-      throw new Error(
-        `${this.from} holds no qemu-<cpu> emulator that runs on this ${host.cpu} host: use the tarball for this ` +
-          "runner's arch ({arch} in download-url)."
-      )
-    }
-    const e: Emulators = {
-      dir,
-      archs: has,
-      key: this.target.sha256,
-      version: await qemuVersion(dir, has),
-      origin: 'download',
-      from: this.from
-    }
-    return this.useCache ? storeInCache(e, wanted === 'all') : e
+    return { dir, key: this.target.sha256, origin: 'download', complete: wanted === 'all' }
+  }
+
+  protected noEmulators(host: Platform): string {
+    return (
+      `${this.from} holds no qemu-<cpu> emulator that runs on this ${host.cpu} host: use the tarball for this ` +
+      "runner's arch ({arch} in download-url)."
+    )
   }
 
   /** The tarball from the Actions cache, if it holds one with the pinned SHA-256; the entry is refused otherwise. */
   private async restored(): Promise<string | undefined> {
-    const dir = await this.actions?.restore('tarball', this.target.sha256)
+    const dir = await this.opts.actions?.restore('tarball', this.target.sha256)
     if (!dir) return undefined
     const file = path.join(dir, TARBALL)
     const got = await sha256File(file).catch(() => undefined)
     if (got !== this.target.sha256) {
       await fs.rm(dir, { recursive: true, force: true })
-      this.actions?.refuse(got ? `its tarball's SHA-256 is ${got}, not the pinned ${this.target.sha256}` : 'it holds no tarball')
+      this.opts.actions?.refuse(
+        got ? `its tarball's SHA-256 is ${got}, not the pinned ${this.target.sha256}` : 'it holds no tarball'
+      )
       return undefined
     }
     log.info(`restored the tarball from the Actions cache: sha256 ${this.target.sha256} matches`)
@@ -167,10 +160,10 @@ export class DownloadSource implements EmulatorSource {
     const file = await this.download()
     checkChecksum(await sha256File(file), this.target.sha256, this.from)
     log.info(`sha256 ${this.target.sha256} matches`)
-    const keep = await this.actions?.keepDir()
+    const keep = await this.opts.actions?.keepDir()
     if (keep) {
       await fs.copyFile(file, path.join(keep, TARBALL))
-      this.actions?.keep(keep)
+      this.opts.actions?.keep(keep)
     }
     return file
   }
@@ -179,9 +172,9 @@ export class DownloadSource implements EmulatorSource {
     log.info(`downloading ${this.from}`)
     try {
       return await withTimeout(
-        (await toolCache()).downloadTool(this.target.url, path.join(this.workDir, `qemu-${Date.now()}.tar.gz`)),
-        this.timeout,
-        `downloading ${this.from} did not finish within ${this.timeout}s. ` +
+        (await toolCache()).downloadTool(this.target.url, path.join(this.opts.workDir, `qemu-${Date.now()}.tar.gz`)),
+        this.opts.timeout,
+        `downloading ${this.from} did not finish within ${this.opts.timeout}s. ` +
           'Check that the runner can reach it, raise `timeout`, or use a mirror in download-url.'
       )
     } catch (err) {

@@ -6,52 +6,51 @@
  * engine pulls the same digest and the emulators are copied out of it without running it.
  */
 import * as fs from 'node:fs/promises'
+import { DEFAULT_IMAGE } from '../constants.js'
 import { digestOf } from '../inputs/validate.js'
-import { oneLine, type Docker } from '../engine/docker.js'
+import { oneLine } from '../engine/docker.js'
+import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
-import type { ActionsCache } from './actions-cache/restore.js'
 import { findCached, useCached } from './cache.js'
-import { storeInCache } from './cache-publish.js'
 import { hostPlatform } from './elf.js'
-import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
+import { FetchingSource, type FetchingOptions, type Fetched } from './fetching.js'
 import { emulatorMembers, pullEmulators, type ImageRegistry } from './image-pull.js'
 import { IntegrityError, RegistryClient, RegistryError, parseReference } from './registry/index.js'
 import { DOCKER_HUB } from './registry/reference.js'
-import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
+import type { Emulators, SourceEntry } from './source.js'
 import * as log from '../log.js'
 
-export interface ImageOptions {
-  /** keep and look for the emulators in the tool cache */
-  useCache: boolean
-  /** this run's own directory */
-  workDir: string
-  /** seconds for each registry call */
-  timeout: number
+export interface ImageOptions extends FetchingOptions {
   /** a registry serving Docker Hub's images (host[:port][/prefix]) */
   mirror?: string
-  /** on a hosted runner: where the image's blobs may be restored from, and are saved to */
-  actions?: ActionsCache
   /** the registry client to use (tests give their own) */
   registry?: () => ImageRegistry
 }
 
-/** What was fetched, before its files are checked. */
-interface Fetched {
-  dir: string
-  key: string
-  origin: Emulators['origin']
+/** Source `image`, as src/acquire/index.ts lists it. */
+export const IMAGE: SourceEntry = {
+  create: c =>
+    new ImageSource(c.inputs.image, c.engine, {
+      useCache: c.inputs.cacheImage,
+      workDir: c.workDir,
+      timeout: c.inputs.timeout,
+      mirror: c.inputs.registryMirror || undefined,
+      actions: c.actions
+    }),
+  pinInstead: `pin image: ${DEFAULT_IMAGE}, this action's default (or leave image unset)`
 }
 
-export class ImageSource implements EmulatorSource {
+export class ImageSource extends FetchingSource<ImageOptions> {
   private pinning?: Promise<string | undefined>
   private resolved?: string
-  private lookup?: Promise<CachedEmulators | undefined>
 
   constructor(
     readonly from: string,
-    private readonly docker: Docker,
-    private readonly opts: ImageOptions
-  ) {}
+    private readonly engine: Engine,
+    opts: ImageOptions
+  ) {
+    super(opts, 'image')
+  }
 
   get contentKey(): string | undefined {
     return digestOf(this.from) ?? this.resolved
@@ -94,49 +93,24 @@ export class ImageSource implements EmulatorSource {
     }
   }
 
-  cached(): Promise<CachedEmulators | undefined> {
-    this.lookup ??= this.pin().then(async pin => {
-      if (!pin || !this.opts.useCache) return undefined
-      const found = await findCached(pin)
-      // a hosted runner's tool cache starts empty: the Actions cache is read meanwhile
-      if (!found?.complete) void this.opts.actions?.restore('image', pin).catch(() => undefined)
-      return found
-    })
-    return this.lookup
+  protected cacheKey(): Promise<string | undefined> {
+    return this.pin()
   }
 
-  async acquire(wanted: 'all' | readonly Platform[]): Promise<Emulators> {
-    const host = hostPlatform()
+  protected async fetch(wanted: 'all' | readonly Platform[]): Promise<Fetched | { ready: Emulators }> {
     const pin = await this.pin()
-    const cached = await this.cached()
-    const snapshot = cached && (await useCached(cached, wanted, this.opts.workDir, host))
-    if (snapshot) return snapshot
-
     // the image is small enough to keep whole, so every later request is served from one tool cache
     // entry; but a hosted runner's tool cache ends with the job: there only what this run asked for is
     // taken out of the image and kept
     const keep = this.opts.actions && wanted !== 'all' ? wanted : 'all'
-    const got = pin ? await this.fromRegistry(pin, keep) : await this.fromEngine(wanted)
-    if ('ready' in got) return got.ready
-    const dir = got.dir
-    await keepOnlyEmulators(dir, keep)
-    await dropForeign(dir, host)
-    const has = await emulatorsIn(dir)
-    if (has.size === 0) {
-      throw new Error(
-        `image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host, so there is nothing to register. ` +
-          `Use a tonistiigi/binfmt image (the default) or a mirror of one, or an image with static emulators for ${host.cpu} in /usr/bin.`
-      )
-    }
-    const e: Emulators = {
-      dir,
-      archs: has,
-      key: got.key,
-      version: await qemuVersion(dir, has),
-      origin: got.origin,
-      from: this.from
-    }
-    return this.opts.useCache ? storeInCache(e, keep === 'all') : e
+    return pin ? this.fromRegistry(pin, keep) : this.fromEngine(wanted)
+  }
+
+  protected noEmulators(host: Platform): string {
+    return (
+      `image ${this.from} has no /usr/bin/qemu-<cpu> emulators for this ${host.cpu} host, so there is nothing to register. ` +
+      `Use a tonistiigi/binfmt image (the default) or a mirror of one, or an image with static emulators for ${host.cpu} in /usr/bin.`
+    )
   }
 
   /** The emulators over the registry API, by the pinned digest; the engine's pull when the registry cannot be used so. */
@@ -153,7 +127,8 @@ export class ImageSource implements EmulatorSource {
     const registry = this.registry()
     try {
       const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions, emulatorMembers(keep))
-      return { dir: pulled.dir, key: pin, origin: pulled.via === 'Actions cache' ? 'Actions cache' : 'image' }
+      const origin = pulled.via === 'Actions cache' ? 'Actions cache' : 'image'
+      return { dir: pulled.dir, key: pin, origin, complete: keep === 'all' }
     } catch (err) {
       if (err instanceof IntegrityError) {
         throw new Error(
@@ -178,7 +153,7 @@ export class ImageSource implements EmulatorSource {
   private async engineMirrors(ref: string): Promise<string[]> {
     if (this.opts.mirror || parseReference(ref).registry !== DOCKER_HUB) return []
     try {
-      const r = await this.docker.call(['info', '--format', '{{json .RegistryConfig.Mirrors}}'])
+      const r = await this.engine.call(['info', '--format', '{{json .RegistryConfig.Mirrors}}'])
       const said: unknown = r.exitCode === 0 ? JSON.parse(r.stdout.trim() || 'null') : null
       return Array.isArray(said)
         ? said
@@ -195,11 +170,11 @@ export class ImageSource implements EmulatorSource {
   private async fromEngine(wanted: 'all' | readonly Platform[], pin?: string): Promise<Fetched | { ready: Emulators }> {
     const host = hostPlatform()
     const ref = pin && !digestOf(this.from) ? `${this.from}@sha256:${pin}` : this.from
-    await this.docker.info()
+    await this.engine.info()
     // the host's platform of a multi-platform image: a local copy for another one is not used
     const platform = host.platforms[0]
     // a digest never changes, so a local copy is as good as a pull; a tag may have moved
-    const id = await this.docker.ensureImage(ref, !pin, platform)
+    const id = await this.engine.ensureImage(ref, !pin, platform)
     const key = pin ?? id.replace(/^sha256:/, '')
     if (!pin && this.opts.useCache) {
       const byId = await findCached(key)
@@ -207,7 +182,7 @@ export class ImageSource implements EmulatorSource {
       if (ready) return { ready }
     }
     const dir = await fs.mkdtemp(`${this.opts.workDir}/image-`)
-    await this.docker.copyOut(ref, '/usr/bin', dir, platform)
-    return { dir, key, origin: 'image' }
+    await this.engine.copyOut(ref, '/usr/bin', dir, platform)
+    return { dir, key, origin: 'image', complete: true }
   }
 }

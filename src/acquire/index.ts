@@ -1,26 +1,28 @@
 /** Picks the source the inputs name; its checks run here, before anything on the host changes. */
-import type { Docker } from '../engine/docker.js'
-import type { Inputs } from '../inputs/inputs.js'
+import type { Engine } from '../engine/engine.js'
 import { actionsCacheWanted } from './actions-cache/keys.js'
 import { ActionsCache, restoreLimit } from './actions-cache/restore.js'
-import { DownloadSource, resolveDownload } from './download.js'
-import { ImageSource } from './image.js'
-import type { EmulatorSource } from './source.js'
+import { DOWNLOAD } from './download.js'
+import { IMAGE } from './image.js'
+import type { EmulatorSource, SourceEntry, SourceInputs } from './source.js'
 
-export function createSource(inputs: Inputs, docker: Docker, workDir: string): EmulatorSource {
+/**
+ * Every source, by the word the `source` input takes (listed in this order when it is wrong): a new one
+ * is its own file exporting a SourceEntry, and its line here.
+ */
+export const SOURCES = {
+  image: IMAGE,
+  download: DOWNLOAD
+} satisfies Record<string, SourceEntry>
+
+export type SourceKind = keyof typeof SOURCES
+
+export const SOURCE_KINDS = Object.keys(SOURCES) as SourceKind[]
+
+export function createSource(inputs: SourceInputs & { source: SourceKind }, engine: Engine, workDir: string): EmulatorSource {
   // on a hosted runner, whose tool cache starts empty, the source asks the Actions cache first
   const actions = actionsCacheWanted(inputs.cacheImage)
     ? new ActionsCache(workDir, restoreLimit(inputs.timeout), inputs.timeout)
     : undefined
-  if (inputs.source === 'download') {
-    const target = resolveDownload(inputs.downloadUrl, inputs.downloadSha256, process.arch)
-    return new DownloadSource(target, inputs.cacheImage, workDir, inputs.timeout, actions)
-  }
-  return new ImageSource(inputs.image, docker, {
-    useCache: inputs.cacheImage,
-    workDir,
-    timeout: inputs.timeout,
-    mirror: inputs.registryMirror || undefined,
-    actions
-  })
+  return SOURCES[inputs.source].create({ inputs, engine, workDir, actions })
 }

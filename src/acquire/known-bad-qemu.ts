@@ -9,9 +9,8 @@
  * left out); `severity` is `warning` for a break that is known and fixed in a later QEMU, and `notice` for
  * one that depends on the guest and has no fix yet.
  */
-import { DEFAULT_IMAGE } from '../constants.js'
 import * as log from '../log.js'
-import { DEFAULT_VERSION } from './releases.js'
+import { SOURCES, type SourceKind } from './index.js'
 
 export interface KnownBadQemu {
   /** first affected version, X.Y.Z; absent: every version before `below` */
@@ -56,10 +55,7 @@ export function knownBadFor(version: string | undefined, table: readonly KnownBa
 }
 
 /** What to use instead: the emulators this action pins, for the source in use. */
-export const pinInstead = (source: 'image' | 'download'): string =>
-  source === 'download'
-    ? `leave download-url and download-sha256 empty, for the QEMU ${DEFAULT_VERSION} tarball this action pins`
-    : `pin image: ${DEFAULT_IMAGE}, this action's default (or leave image unset)`
+export const pinInstead = (source: SourceKind): string => SOURCES[source].pinInstead
 
 const cite = (rows: readonly KnownBadQemu[]): string => rows.map(r => `${r.reason} (${r.link})`).join('; and ')
 
@@ -69,7 +65,7 @@ const cite = (rows: readonly KnownBadQemu[]): string => rows.map(r => `${r.reaso
  */
 export function knownBadMessages(
   version: string | undefined,
-  source: 'image' | 'download',
+  source: SourceKind,
   table: readonly KnownBadQemu[] = KNOWN_BAD_QEMU
 ): { warning?: string; notice?: string } {
   const rows = knownBadFor(version, table)
@@ -88,7 +84,7 @@ export function knownBadMessages(
 }
 
 /** Says, once, what is known to go wrong with these emulators. */
-export function reportKnownBad(version: string | undefined, source: 'image' | 'download'): void {
+export function reportKnownBad(version: string | undefined, source: SourceKind): void {
   const { warning, notice } = knownBadMessages(version, source)
   if (warning) log.warning(warning, { title: `QEMU ${version}` })
   if (notice) log.notice(notice, { title: `QEMU ${version}` })

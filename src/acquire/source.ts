@@ -1,8 +1,12 @@
 /**
- * Stage 3: getting the emulators. A source is one file implementing this interface; everything after
- * (register, verify, report, post) works on the Emulators it returns and does not know where they came from.
+ * Stage 3: getting the emulators. A source is one file implementing this interface (one that fetches
+ * extends FetchingSource, fetching.ts, and keeps only its fetch) and its line in SOURCES (index.ts);
+ * everything after (register, verify, report, post) works on the Emulators it returns and does not know
+ * where they came from.
  */
+import type { Engine } from '../engine/engine.js'
 import type { Platform } from '../platforms.js'
+import type { ActionsCache } from './actions-cache/restore.js'
 
 export interface Emulators {
   /**
@@ -16,8 +20,11 @@ export interface Emulators {
   key: string
   /** QEMU's version, where the emulators say it */
   version?: string
-  /** where they came from this time, for the log and summary */
-  origin: 'tool cache' | 'Actions cache' | 'image' | 'download'
+  /**
+   * where they came from this time, for the log and summary: 'tool cache', 'Actions cache', or the
+   * source's own word ('image', 'download')
+   */
+  origin: string
   /** the image reference or URL, without credentials, query or fragment (it is logged and shown) */
   from: string
 }
@@ -43,4 +50,33 @@ export interface EmulatorSource {
 export interface CachedEmulators extends Emulators {
   /** the entry holds every emulator the source has (so it can answer `all`) */
   complete: boolean
+}
+
+/** What a source may read of the inputs, each checked by readInputs. */
+export interface SourceInputs {
+  image: string
+  /** empty when not set */
+  registryMirror: string
+  downloadUrl: string
+  downloadSha256: string
+  cacheImage: boolean
+  timeout: number
+}
+
+/** What a source is made from. */
+export interface SourceContext {
+  inputs: SourceInputs
+  engine: Engine
+  /** this run's own directory */
+  workDir: string
+  /** on a hosted runner: where what the source fetches may be restored from, and is saved to */
+  actions?: ActionsCache
+}
+
+/** One kind of source, as src/acquire/index.ts lists it. */
+export interface SourceEntry {
+  /** the source, its inputs checked (an InputError for what cannot be used) */
+  create(c: SourceContext): EmulatorSource
+  /** what to use instead of emulators known to break builds: the ones this action pins for this source */
+  pinInstead: string
 }

@@ -3,6 +3,7 @@
  * failure says what happened and what to try.
  */
 import * as io from '@actions/io'
+import { spawnSync } from 'node:child_process'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
 import { runCommand, type RunResult } from './command.js'
 import { endpointEnv, type Endpoint } from './endpoint.js'
@@ -229,6 +230,22 @@ export class Docker implements Engine {
       // also after a failed or timed-out create: the engine may have made the container anyway
       await this.call(['rm', '--force', '--volumes', id]).catch(() => undefined)
     }
+  }
+
+  /**
+   * A cancelled step must not leave containers behind: every container a run creates carries its label,
+   * so they are found and removed even when the command that created them was killed.
+   */
+  removeOwnContainers(run = RUN_ID): number {
+    const ps = spawnSync(this.bin, ['ps', '--all', '--quiet', '--filter', `label=${CONTAINER_LABEL}=${run}`], {
+      encoding: 'utf8',
+      timeout: 10_000,
+      env: engineEnv(this.endpoint)
+    })
+    const ids = (ps.stdout ?? '').split('\n').filter(id => /^[0-9a-f]{6,64}$/.test(id))
+    if (ids.length > 0)
+      spawnSync(this.bin, ['rm', '--force', '--volumes', ...ids], { timeout: 30_000, env: engineEnv(this.endpoint) })
+    return ids.length
   }
 }
 

@@ -3,12 +3,12 @@
  * has passed, and every value is checked against an allow-list: inputs are data, never shell text.
  */
 import * as core from '@actions/core'
+import { SOURCE_KINDS, type SourceKind } from '../acquire/index.js'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE, Input } from '../constants.js'
 import type { Platform } from '../platforms.js'
 import { InputError, parsePlatformList, validateImage, validateMirror, validateSha256, validateUrl } from './validate.js'
 
 export type Privilege = 'auto' | 'true' | 'false'
-export type SourceKind = 'image' | 'download'
 /** Where binfmt_misc is written from: the runner itself, a helper container, or whichever fits (auto). */
 export type RegisterFrom = 'auto' | 'runner' | 'container'
 
@@ -91,7 +91,7 @@ export function readInputs(): Inputs {
     cleanup: bool(Input.Cleanup),
     privileged: oneOf<Privilege>(Input.Privileged, ['auto', 'true', 'false'], 'auto'),
     registerFrom: oneOf<RegisterFrom>(Input.RegisterFrom, ['auto', 'runner', 'container'], 'auto'),
-    source: oneOf<SourceKind>(Input.Source, ['image', 'download'], 'image'),
+    source: oneOf<SourceKind>(Input.Source, SOURCE_KINDS, 'image'),
     downloadUrl: validateUrl(Input.DownloadUrl, text(Input.DownloadUrl)),
     downloadSha256: validateSha256(Input.DownloadSha256, text(Input.DownloadSha256)),
     timeout: seconds(Input.Timeout, 600),

@@ -6,7 +6,8 @@ import * as core from '@actions/core'
 import { readSaveState } from '../acquire/actions-cache/keys.js'
 import { saveEntry } from '../acquire/actions-cache/save.js'
 import { State } from '../constants.js'
-import { removeOwnContainers } from '../engine/leftovers.js'
+import type { Engine } from '../engine/engine.js'
+import { localEngine } from '../factory.js'
 import * as log from '../log.js'
 import { leftRun } from '../state.js'
 import { cleanup } from './cleanup.js'
@@ -18,10 +19,10 @@ export async function post(): Promise<void> {
 }
 
 /** The containers a main step that failed or was stopped could not remove, found by its run's label. */
-export function sweepLeftovers(bin = 'docker'): void {
+export function sweepLeftovers(engine: Pick<Engine, 'removeOwnContainers'> = localEngine()): void {
   const run = leftRun()
   if (!run) return
-  const removed = removeOwnContainers(bin, run)
+  const removed = engine.removeOwnContainers(run)
   if (removed > 0) log.info(`removed ${removed} container(s) the main step left behind`)
 }
 
