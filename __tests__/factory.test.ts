@@ -37,6 +37,13 @@ describe('one table of registrars, for main and post', () => {
     expect(helper).toBeInstanceOf(HelperRegistrar)
     expect(helper.method).toBe('helper container (--cap-add SYS_ADMIN)')
   })
+
+  it('refuses a registrar this version has no line for, naming it', () => {
+    const saved = { ...options, timeout: 60, mode: 'least' as const }
+    expect(() => forPost({ ...saved, registrar: 'nsenter' })).toThrow(/names a registrar this version does not have: nsenter/)
+    // a name Object's prototype has is no line either
+    expect(() => forPost({ ...saved, registrar: 'constructor' })).toThrow(/does not have: constructor/)
+  })
 })
 
 describe("main's registration", () => {

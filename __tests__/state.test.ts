@@ -48,7 +48,7 @@ describe('the cleanup state post is handed', () => {
     ['no time limit', { ...good, timeout: 0 }, /bad time limit/],
     ['a relative directory', { ...good, interpreterDir: 'run' }, /bad directory/],
     ['no registrar', { ...good, registrar: undefined }, /names no registrar/],
-    ['a registrar of its own', { ...good, registrar: 'nsenter' }, /names no registrar/],
+    ['a registrar that is not a plain word', { ...good, registrar: 'runner; rm -rf /' }, /names no registrar/],
     ['sudo for a helper', { ...good, sudo: true }, /bad sudo flag/],
     ['sudo that is not a flag', { ...good, registrar: 'runner', sudo: 'yes' }, /bad sudo flag/],
     ['a boot id with a line break', { ...good, bootId: 'ab\n::warning::x' }, /bad boot id/],

@@ -1,6 +1,8 @@
 /**
  * Which source, engine and registrar a run uses: the one place that picks them, for main and post alike.
- * A new way to register is one file in src/register/ extending `Registrar`, and its line in REGISTRARS.
+ * A new engine is one file in src/engine/ and its line in ENGINES; a new way to register, one file in
+ * src/register/ extending `Registrar`, its kind in REGISTRAR_KINDS and its line in REGISTRARS; a new
+ * source, one file in src/acquire/ and its line in SOURCES (src/acquire/index.ts).
  */
 import { hostPlatform } from './acquire/elf.js'
 import { createSource } from './acquire/index.js'
@@ -20,7 +22,7 @@ import { DirectRegistrar, OWN_WRITES, SudoWrites } from './register/direct.js'
 import type { PrivilegeMode } from './helper/args.js'
 import { HelperRegistrar } from './register/helper.js'
 import { registersFromTable } from './register/plan.js'
-import type { Registrar, RegistrarKind } from './register/registrar.js'
+import type { Registrar } from './register/registrar.js'
 import type { CleanupState } from './state.js'
 
 export interface EngineOptions {
@@ -65,20 +67,28 @@ export interface RegistrarOptions {
 }
 
 /** Every way to register, by kind: main and post make theirs here. */
-const REGISTRARS: { [K in RegistrarKind]: (o: RegistrarOptions) => Registrar } = {
+const REGISTRARS = {
   runner: o => new DirectRegistrar(BINFMT_MISC, o.sudo ? new SudoWrites() : OWN_WRITES),
   container: o =>
     new HelperRegistrar({
-      engine: o.engine ?? new Docker(o.timeout, 'docker', o.endpoint),
+      engine: o.engine ?? createEngine(ENGINE, o),
       image: o.helperImage,
       privilege: o.privilege,
       limit: o.timeout,
       mode: o.mode,
       workDir: o.workDir
     })
-}
+} satisfies Record<string, (o: RegistrarOptions) => Registrar>
 
-export const createRegistrar = (kind: RegistrarKind, o: RegistrarOptions): Registrar => REGISTRARS[kind](o)
+export type RegistrarKind = keyof typeof REGISTRARS
+export const REGISTRAR_KINDS = Object.keys(REGISTRARS) as RegistrarKind[]
+
+/** The registrar of that kind; a kind no line names (a saved state from another version) is refused. */
+export function createRegistrar(kind: string, o: RegistrarOptions): Registrar {
+  if (!Object.hasOwn(REGISTRARS, kind))
+    throw new Error(`the saved cleanup state names a registrar this version does not have: ${kind}`)
+  return REGISTRARS[kind as RegistrarKind](o)
+}
 
 /**
  * Main's registrar: chosen before the host stage, settled by it. Where `auto` chose the runner and the

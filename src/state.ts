@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core'
 import { RUN_ID, State } from './constants.js'
-import { REGISTRAR_KINDS, type Change, type RegistrarKind } from './binfmt/change.js'
+import type { Change } from './binfmt/change.js'
 import { isPlainName, type Entry } from './binfmt/entry.js'
 import { isEndpoint, type Endpoint } from './engine/endpoint.js'
 import { PRIVILEGE_MODES, type PrivilegeMode } from './helper/args.js'
@@ -21,7 +21,8 @@ export interface CleanupState {
   /** arch ids the host runs, or may run, natively: restoring must not claim them either */
   native: string[]
   /** how main wrote the table: post writes it the same way */
-  registrar: RegistrarKind
+  /** the registrar's kind, which post makes it again by (src/factory.ts checks it names one) */
+  registrar: string
   /** the runner wrote through `sudo -n` */
   sudo?: true
   /** the boot id of the kernel whose table main changed: post changes no other */
@@ -116,7 +117,8 @@ export function checkCleanup(s: unknown): CleanupState {
     throw new Error('the saved cleanup state has a bad time limit')
   }
   if (s.engine !== undefined && s.engine !== true) throw new Error('the saved cleanup state has a bad engine flag')
-  if (!REGISTRAR_KINDS.includes(s.registrar as RegistrarKind)) throw new Error('the saved cleanup state names no registrar')
+  if (typeof s.registrar !== 'string' || !/^[a-z][a-z-]{0,31}$/.test(s.registrar))
+    throw new Error('the saved cleanup state names no registrar')
   if (s.sudo !== undefined && (s.sudo !== true || s.registrar !== 'runner')) {
     throw new Error('the saved cleanup state has a bad sudo flag')
   }
@@ -130,7 +132,7 @@ export function checkCleanup(s: unknown): CleanupState {
     removed,
     interpreterDir: s.interpreterDir,
     native: s.native as string[],
-    registrar: s.registrar as RegistrarKind,
+    registrar: s.registrar,
     ...(s.sudo ? { sudo: true } : {}),
     ...(s.bootId !== undefined ? { bootId: s.bootId } : {}),
     ...(s.endpoint !== undefined ? { endpoint: s.endpoint } : {}),

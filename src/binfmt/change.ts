@@ -32,10 +32,6 @@ export interface Mount {
   files?: readonly string[]
 }
 
-/** Where the writes are made from: this runner itself, or a helper container the engine runs. */
-export type RegistrarKind = 'runner' | 'container'
-export const REGISTRAR_KINDS: readonly RegistrarKind[] = ['runner', 'container']
-
 /** A write refused because the table is another kernel's than the one this run read (or main changed). */
 export const otherKernel = (found: string, expected: string): Error =>
   new Error(

@@ -13,7 +13,6 @@ import { oneLine } from '../engine/docker.js'
 import { engineElsewhere } from '../engine/endpoint.js'
 import type { RegisterFrom } from '../inputs/inputs.js'
 import { PROBE_ENV } from '../probe/run.js'
-import type { RegistrarKind } from './registrar.js'
 
 /** What the choice is made from, learned without the engine. */
 export interface RunnerFacts {
@@ -34,7 +33,7 @@ export interface RunnerFacts {
 }
 
 export interface Choice {
-  kind: RegistrarKind
+  kind: 'runner' | 'container'
   /** why, for the log */
   why: string
   /** the runner writes through `sudo -n` */
