@@ -33,7 +33,8 @@ export interface RunnerFacts {
 }
 
 export interface Choice {
-  kind: 'runner' | 'container'
+  /** the registrar's kind: `runner` or `container` where auto chooses, any kind register-from names */
+  kind: Exclude<RegisterFrom, 'auto'>
   /** why, for the log */
   why: string
   /** the runner writes through `sudo -n` */
@@ -51,7 +52,8 @@ const cannot = (why: string, fix: string): Error => new Error(`${FORCED}. ${why}
 
 /** The choice, from the input and the facts. Throws where `runner` is forced and cannot work. */
 export function choose(from: RegisterFrom, f: RunnerFacts): Choice {
-  if (from === 'container') return { kind: 'container', why: 'register-from: container', sudo: false, forced: true }
+  // a kind named outright (container, or any other register-from allows) is used as it is
+  if (from !== 'auto' && from !== 'runner') return { kind: from, why: `register-from: ${from}`, sudo: false, forced: true }
   const forced = from === 'runner'
   const helper = (why: string): Choice => ({ kind: 'container', why, sudo: false, forced: false })
   if (f.elsewhere) {
