@@ -8,7 +8,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { CONTAINER_LABEL, RUN_ID } from '../../src/constants.js'
 import { Docker } from '../../src/engine/docker.js'
-import { sweepLeftovers } from '../../src/post/post.js'
+import { mainsEngine, sweepLeftovers } from '../../src/post/post.js'
 import { leftRun, markMainEnded, markMainRan } from '../../src/state.js'
 import { captureOutput } from '../helpers/output.js'
 
@@ -38,6 +38,7 @@ afterEach(() => {
   jest.restoreAllMocks()
   delete process.env.GITHUB_STATE
   delete process.env.STATE_run
+  delete process.env.STATE_cleanup
 })
 
 describe('main', () => {
@@ -82,6 +83,42 @@ describe('post', () => {
     fs.writeFileSync(bin, `#!/bin/sh\necho "$*" >> '${bin}.log'\n`, { mode: 0o755 })
     expect(new Docker(60, bin).removeOwnContainers('7-000000')).toBe(0)
     expect(fs.readFileSync(`${bin}.log`, 'utf8')).toBe(`ps --all --quiet --filter label=${CONTAINER_LABEL}=7-000000\n`)
+  })
+
+  it("goes to the engine main used, as its saved state names it, whatever the job's environment says now", () => {
+    const bin = path.join(dir, 'on-path')
+    fs.mkdirSync(bin, { recursive: true })
+    const log = path.join(bin, 'docker.log')
+    fs.writeFileSync(path.join(bin, 'docker'), `#!/bin/sh\necho "$DOCKER_HOST $1" >> '${log}'\n`, { mode: 0o755 })
+    const was = { PATH: process.env.PATH, DOCKER_HOST: process.env.DOCKER_HOST }
+    process.env.PATH = `${bin}:${process.env.PATH}`
+    process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock'
+    process.env.STATE_run = '4242-a1b2c3'
+    try {
+      process.env.STATE_cleanup = JSON.stringify({
+        added: [],
+        removed: [],
+        interpreterDir: dir,
+        native: ['amd64'],
+        registrar: 'container',
+        helperImage: 'busybox@sha256:' + 'b'.repeat(64),
+        privilege: 'auto',
+        timeout: 600,
+        endpoint: { host: 'tcp://127.0.0.1:2999' }
+      })
+      sweepLeftovers(mainsEngine())
+      // with no state, or one that fails its checks, the job's engine
+      process.env.STATE_cleanup = '{"added":'
+      sweepLeftovers(mainsEngine())
+    } finally {
+      process.env.PATH = was.PATH
+      if (was.DOCKER_HOST === undefined) delete process.env.DOCKER_HOST
+      else process.env.DOCKER_HOST = was.DOCKER_HOST
+    }
+    expect(fs.readFileSync(log, 'utf8').trim().split('\n')).toEqual([
+      'tcp://127.0.0.1:2999 ps',
+      'unix:///nonexistent/docker.sock ps'
+    ])
   })
 
   it('without a docker CLI, goes on', () => {

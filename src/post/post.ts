@@ -7,13 +7,13 @@ import { readSaveState } from '../acquire/actions-cache/keys.js'
 import { saveEntry } from '../acquire/actions-cache/save.js'
 import { State } from '../constants.js'
 import type { Engine } from '../engine/engine.js'
-import { localEngine } from '../factory.js'
+import { ENGINE, createEngine, localEngine } from '../factory.js'
 import * as log from '../log.js'
-import { leftRun } from '../state.js'
+import { leftRun, readCleanup } from '../state.js'
 import { cleanup } from './cleanup.js'
 
 export async function post(): Promise<void> {
-  sweepLeftovers()
+  sweepLeftovers(mainsEngine())
   await cleanup()
   await saveForLater()
 }
@@ -24,6 +24,20 @@ export function sweepLeftovers(engine: Pick<Engine, 'removeOwnContainers'> = loc
   if (!run) return
   const removed = engine.removeOwnContainers(run)
   if (removed > 0) log.info(`removed ${removed} container(s) the main step left behind`)
+}
+
+/**
+ * The engine main used: the one its saved state names (the job may point elsewhere by now, or at
+ * nothing), else the one the job's environment names.
+ */
+export function mainsEngine(): Engine {
+  let endpoint
+  try {
+    endpoint = readCleanup()?.endpoint
+  } catch {
+    // cleanup says what is wrong with the state; the sweep goes to the job's engine
+  }
+  return endpoint ? createEngine(ENGINE, { timeout: 0, endpoint }) : localEngine()
 }
 
 async function saveForLater(): Promise<void> {
