@@ -9,7 +9,7 @@ import { fingerprint, readEntriesSync } from './binfmt/table.js'
 import { Input, State } from './constants.js'
 import { parsePlatforms } from './inputs/validate.js'
 import { isLinux } from './linux.js'
-import type { Platform } from './platforms.js'
+import type { Platform } from './platform/platforms.js'
 import { probeHost, type HostProbes } from './probe/run.js'
 import { makeScratchDir } from './scratch.js'
 

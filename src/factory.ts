@@ -4,7 +4,7 @@
  * src/register/ extending `Registrar`, its kind in REGISTRAR_KINDS and its line in REGISTRARS; a new
  * source, one file in src/acquire/ and its line in SOURCES (src/acquire/index.ts).
  */
-import { hostPlatform } from './acquire/elf.js'
+import { hostPlatform } from './platform/host.js'
 import { createSource } from './acquire/index.js'
 import type { EmulatorSource } from './acquire/source.js'
 import { BINFMT_MISC, readEntriesSync } from './binfmt/table.js'

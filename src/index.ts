@@ -5,7 +5,7 @@
  */
 import { isPostStep, probesInFlight } from './early.js'
 import * as core from '@actions/core'
-import { ended, killAll } from './engine/command.js'
+import { ended, killAll } from './exec/command.js'
 import { localEngine } from './factory.js'
 import { isLinux, notLinux, runnerOs } from './linux.js'
 import * as log from './log.js'

@@ -9,7 +9,7 @@ import { isPlainName, type Entry } from './binfmt/entry.js'
 import { isEndpoint, type Endpoint } from './engine/endpoint.js'
 import { PRIVILEGE_MODES, type PrivilegeMode } from './helper/args.js'
 import type { Privilege } from './inputs/inputs.js'
-import { PLATFORMS } from './platforms.js'
+import { PLATFORMS } from './platform/platforms.js'
 
 export interface CleanupState {
   /** entry names this run adds, or may have added */

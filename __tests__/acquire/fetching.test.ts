@@ -9,11 +9,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Holds } from '../../src/acquire/actions-cache/keys.js'
 import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
-import { findCached } from '../../src/acquire/cache.js'
+import { findCached } from '../../src/acquire/tool-cache/read.js'
 import { FetchingSource, type Fetched } from '../../src/acquire/fetching.js'
 import type { CachedEmulators, Emulators } from '../../src/acquire/source.js'
-import { PLATFORMS, byArch, emulatorName, fromNodeArch, type Platform } from '../../src/platforms.js'
-import { buildProbe } from '../../src/probe/elf.js'
+import { PLATFORMS, byArch, emulatorName, fromNodeArch, type Platform } from '../../src/platform/platforms.js'
+import { buildProbe } from '../../src/platform/elf.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform

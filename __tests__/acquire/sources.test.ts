@@ -17,8 +17,8 @@ import type { ImageRegistry } from '../../src/acquire/image-pull.js'
 import { RegistryError } from '../../src/acquire/registry/index.js'
 import { CONTAINER_LABEL } from '../../src/constants.js'
 import { Docker } from '../../src/engine/docker.js'
-import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../../src/platforms.js'
-import { buildProbe } from '../../src/probe/elf.js'
+import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../../src/platform/platforms.js'
+import { buildProbe } from '../../src/platform/elf.js'
 import { captureOutput } from '../helpers/output.js'
 
 const host = fromNodeArch(process.arch) as Platform

@@ -10,8 +10,8 @@ import {
   sameAs,
   type Entry
 } from '../../src/binfmt/entry.js'
-import { PLATFORMS, byArch } from '../../src/platforms.js'
-import { buildProbe, probeHeader } from '../../src/probe/elf.js'
+import { PLATFORMS, byArch } from '../../src/platform/platforms.js'
+import { buildProbe, probeHeader } from '../../src/platform/elf.js'
 import { decodeLine, guardNative, NativeFormatError } from '../../src/register/registrar.js'
 
 // What the kernel shows for the upstream arm64 entry (binfmt-facts.md)

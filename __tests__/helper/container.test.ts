@@ -3,7 +3,7 @@
  * the registrar that writes with it.
  */
 import { describe, expect, it } from '@jest/globals'
-import { TimeoutError } from '../../src/engine/timeout.js'
+import { TimeoutError } from '../../src/exec/timeout.js'
 import type { Engine } from '../../src/engine/engine.js'
 import type { Change } from '../../src/register/registrar.js'
 import { HelperRegistrar } from '../../src/register/helper.js'

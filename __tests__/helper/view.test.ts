@@ -9,7 +9,7 @@ import * as path from 'node:path'
 import type { Engine } from '../../src/engine/engine.js'
 import { HelperContainer } from '../../src/helper/container.js'
 import { HelperView } from '../../src/helper/view.js'
-import { byArch } from '../../src/platforms.js'
+import { byArch } from '../../src/platform/platforms.js'
 import { verify } from '../../src/verify/verify.js'
 import { FakeEngine, ok } from '../helpers/engine.js'
 

@@ -2,7 +2,7 @@
  * One fake container engine for the unit tests: it implements `Engine`, records every call, and answers
  * each `docker run` as the test scripts it (every other call succeeds with no output).
  */
-import type { RunResult } from '../../src/engine/command.js'
+import type { RunResult } from '../../src/exec/command.js'
 import type { Engine, EngineInfo } from '../../src/engine/engine.js'
 
 /** One CLI call as the engine was given it, its stdin read. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { handlersOf, parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
 import { nativeness, protectedPlatforms } from '../../src/host/inspect.js'
-import { byArch, type Platform } from '../../src/platforms.js'
+import { byArch, type Platform } from '../../src/platform/platforms.js'
 import type { ProbeResult } from '../../src/probe/run.js'
 
 const entry = (p: Platform, name = `qemu-${p.cpu}`, flags = 'P'): Entry => {

@@ -5,7 +5,7 @@ import * as path from 'node:path'
 import { parseEntry, registrationLine } from '../../src/binfmt/entry.js'
 import type { EngineView, Look } from '../../src/host/engine-view.js'
 import { inspectHost } from '../../src/host/inspect.js'
-import { byArch } from '../../src/platforms.js'
+import { byArch } from '../../src/platform/platforms.js'
 import type { HostProbes, ProbeResult } from '../../src/probe/run.js'
 
 // the engine is elsewhere: the host stage must not touch this machine's binfmt_misc at all

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE } from '../../src/constants.js'
 import { readInputs, type Inputs } from '../../src/inputs/inputs.js'
-import { byArch } from '../../src/platforms.js'
+import { byArch } from '../../src/platform/platforms.js'
 
 const saved = { ...process.env }
 afterEach(() => {

@@ -7,7 +7,7 @@ import {
   validateSha256,
   validateUrl
 } from '../../src/inputs/validate.js'
-import { PLATFORMS, byArch, fromNodeArch } from '../../src/platforms.js'
+import { PLATFORMS, byArch, fromNodeArch } from '../../src/platform/platforms.js'
 
 const archs = (v: string): string[] | 'all' => {
   const r = parsePlatforms(v)

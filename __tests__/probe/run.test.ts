@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseEntry, registrationLine } from '../../src/binfmt/entry.js'
 import { isPostStep, startHostProbes } from '../../src/early.js'
-import { byArch, fromNodeArch } from '../../src/platforms.js'
+import { byArch, fromNodeArch } from '../../src/platform/platforms.js'
 import { qemuVersion } from '../../src/acquire/emulators.js'
 import { fromStatus, probesToRun, runProbe, runProbes, runStatus, runsOnCpu, writeProbes } from '../../src/probe/run.js'
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
-import { PLATFORMS, byArch, type Platform } from '../../src/platforms.js'
+import { PLATFORMS, byArch, type Platform } from '../../src/platform/platforms.js'
 import type { ProbeResult } from '../../src/probe/run.js'
 import { changesFor, decide, registersFromTable, type PlanInput } from '../../src/register/plan.js'
 

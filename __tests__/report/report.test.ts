@@ -2,7 +2,7 @@ import { describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { byArch } from '../../src/platforms.js'
+import { byArch } from '../../src/platform/platforms.js'
 import { outputsFor } from '../../src/report/report.js'
 import type { Verdict } from '../../src/verify/verify.js'
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
 import type { EngineView } from '../../src/host/engine-view.js'
-import { byArch } from '../../src/platforms.js'
+import { byArch } from '../../src/platform/platforms.js'
 import type { Decision } from '../../src/register/plan.js'
 import type { ChangeResult } from '../../src/register/registrar.js'
 import { chrootResult, explain, verify, writeErrors } from '../../src/verify/verify.js'

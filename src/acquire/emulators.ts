@@ -4,10 +4,10 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { runCommand } from '../engine/command.js'
-import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
+import { runCommand } from '../exec/command.js'
+import { PLATFORMS, emulatorName, type Platform } from '../platform/platforms.js'
 import { PROBE_ENV } from '../probe/run.js'
-import { fileProblem } from './elf.js'
+import { fileProblem } from '../platform/host.js'
 import { qemuVersionOf } from './qemu-version.js'
 import * as log from '../log.js'
 

@@ -5,12 +5,12 @@
  * is cut down to the emulators that run on this host, checked to hold one, and stored in the tool cache.
  * A source extending it keeps only its `fetch`.
  */
-import type { Platform } from '../platforms.js'
+import type { Platform } from '../platform/platforms.js'
 import type { Holds } from './actions-cache/keys.js'
 import type { ActionsCache } from './actions-cache/restore.js'
-import { findCached, useCached } from './cache.js'
-import { storeInCache } from './cache-publish.js'
-import { hostPlatform } from './elf.js'
+import { findCached, useCached } from './tool-cache/read.js'
+import { storeInCache } from './tool-cache/publish.js'
+import { hostPlatform } from '../platform/host.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
 

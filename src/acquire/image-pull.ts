@@ -11,7 +11,7 @@ import * as log from '../log.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { MAX_ENTRY_BYTES } from './actions-cache/keys.js'
 import { emulatorFor } from './emulators.js'
-import type { Platform } from '../platforms.js'
+import type { Platform } from '../platform/platforms.js'
 import type { RegistryClient } from './registry/index.js'
 
 /** What the image source needs of a registry client. */

@@ -5,7 +5,7 @@
  * where they came from.
  */
 import type { Engine } from '../engine/engine.js'
-import type { Platform } from '../platforms.js'
+import type { Platform } from '../platform/platforms.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 
 export interface Emulators {

@@ -2,8 +2,8 @@
  * The binfmt_misc kernel interface as data: registration lines we write and entry files we read.
  * Pure functions only; the host and helper modules do the I/O.
  */
-import { entryName, type Platform } from '../platforms.js'
-import { elfIdent, probeHeader } from '../probe/elf.js'
+import { entryName, type Platform } from '../platform/platforms.js'
+import { elfIdent, probeHeader } from '../platform/elf.js'
 
 /** What the kernel shows in /proc/sys/fs/binfmt_misc/<name>. */
 export interface Entry {

@@ -5,11 +5,11 @@
 import * as io from '@actions/io'
 import { spawnSync } from 'node:child_process'
 import { CONTAINER_LABEL, RUN_ID } from '../constants.js'
-import { runCommand, type RunResult } from './command.js'
+import { runCommand, type RunResult } from '../exec/command.js'
 import { endpointEnv, type Endpoint } from './endpoint.js'
-import { PermanentError, withRetries } from './retry.js'
+import { PermanentError, withRetries } from '../exec/retry.js'
 import type { Engine, EngineInfo } from './engine.js'
-import { TimeoutError } from './timeout.js'
+import { TimeoutError } from '../exec/timeout.js'
 
 /**
  * As the docker toolkit sets it: content trust would make pulls by digest ask a notary server. A job's

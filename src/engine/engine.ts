@@ -3,7 +3,7 @@
  * the one implementation; another engine is one file implementing this, and its line in ENGINES
  * (src/factory.ts).
  */
-import type { RunResult } from './command.js'
+import type { RunResult } from '../exec/command.js'
 
 /** What the daemon says of itself that the helper needs: how it confines containers. */
 export interface EngineInfo {

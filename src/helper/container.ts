@@ -3,12 +3,12 @@
  * rootful engines everywhere allow. It mounts binfmt_misc inside the container and writes each change;
  * with `F` the kernel opens the emulator during the write, so entries keep working after it exits.
  */
-import { hostPlatform } from '../acquire/elf.js'
+import { hostPlatform } from '../platform/host.js'
 import { otherKernel, type Mount } from '../binfmt/change.js'
 import { INTERPRETER_DIR, RUN_ID } from '../constants.js'
 import { oneLine } from '../engine/docker.js'
 import type { Engine, EngineInfo } from '../engine/engine.js'
-import { TimeoutError } from '../engine/timeout.js'
+import { TimeoutError } from '../exec/timeout.js'
 import type { Privilege } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { asFlag, helperArgs, type PrivilegeMode } from './args.js'

@@ -5,10 +5,10 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { linkOrCopy } from '../acquire/cache.js'
+import { linkOrCopy } from '../acquire/tool-cache/read.js'
 import type { Mount } from '../binfmt/change.js'
 import * as log from '../log.js'
-import { EMULATOR_NAMES } from '../platforms.js'
+import { EMULATOR_NAMES } from '../platform/platforms.js'
 import type { PrivilegeMode } from './args.js'
 import { workLines, type HelperOutput } from './protocol.js'
 

@@ -5,10 +5,10 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { linkOrCopy } from '../acquire/cache.js'
+import { linkOrCopy } from '../acquire/tool-cache/read.js'
 import type { Mount } from '../binfmt/change.js'
-import { filesOf, tarOf, type TarFile } from '../engine/tar.js'
-import { EMULATOR_NAMES } from '../platforms.js'
+import { filesOf, tarOf, type TarFile } from '../exec/tar.js'
+import { EMULATOR_NAMES } from '../platform/platforms.js'
 
 /** Far more than any QEMU user-mode emulator (~10 MB); a file sent on stdin is held in memory whole. */
 export const MAX_EMULATOR_BYTES = 64 * 2 ** 20

@@ -3,7 +3,7 @@
  * itself, or whose engine is elsewhere. The probes are sent in and run there, as containers run them.
  */
 import * as fs from 'node:fs/promises'
-import { tarOf, type TarFile } from '../engine/tar.js'
+import { tarOf, type TarFile } from '../exec/tar.js'
 import type { EngineView, Look } from '../host/engine-view.js'
 import type { HelperContainer } from './container.js'
 import { PROBE_DIR } from './protocol.js'

@@ -3,7 +3,7 @@
  * linux/amd64/v2 and so on. Read from the CPU flags the kernel shows; each level needs the one below.
  */
 import * as fs from 'node:fs/promises'
-import type { Platform } from '../platforms.js'
+import type { Platform } from '../platform/platforms.js'
 
 /**
  * Each level's flags, by the names /proc/cpuinfo gives them (pni is SSE3). v3's LZCNT is not among them:

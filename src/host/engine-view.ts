@@ -4,7 +4,7 @@
  * the probes there, as containers and BuildKit will run them.
  */
 import type { Entry } from '../binfmt/entry.js'
-import { PLATFORMS, type Platform } from '../platforms.js'
+import { PLATFORMS, type Platform } from '../platform/platforms.js'
 import type { ProbeResult } from '../probe/run.js'
 
 export interface Look {

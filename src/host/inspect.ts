@@ -7,7 +7,7 @@
 import * as fs from 'node:fs/promises'
 import { handlersOf, type Entry } from '../binfmt/entry.js'
 import { bootId, fingerprint, globallyEnabled, readEntries } from '../binfmt/table.js'
-import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platforms.js'
+import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../platform/platforms.js'
 import { probeHost, probesToRun, runsOnCpu, type CpuAnswer, type HostProbes, type ProbeResult } from '../probe/run.js'
 import { engineElsewhere } from '../engine/endpoint.js'
 import { nativeVariants } from './cpu.js'

@@ -4,7 +4,7 @@
  */
 import * as path from 'node:path'
 import { BINFMT_MISC, exists } from '../binfmt/table.js'
-import { runCommand } from '../engine/command.js'
+import { runCommand } from '../exec/command.js'
 import { PROBE_ENV } from '../probe/run.js'
 
 /** binfmt_misc is not mounted here and this process could not mount it; `why` says what each way answered. */

@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import { SOURCE_KINDS, type SourceKind } from '../acquire/index.js'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE, Input } from '../constants.js'
-import type { Platform } from '../platforms.js'
+import type { Platform } from '../platform/platforms.js'
 import { InputError, parsePlatformList, validateImage, validateMirror, validateSha256, validateUrl } from './validate.js'
 
 export type Privilege = 'auto' | 'true' | 'false'

@@ -3,7 +3,7 @@
  * entry point can use them before the toolkit has loaded.
  */
 import { parse } from 'csv-parse/sync'
-import { ACCEPTED_WORDS, PLATFORMS, byWord, type Platform } from '../platforms.js'
+import { ACCEPTED_WORDS, PLATFORMS, byWord, type Platform } from '../platform/platforms.js'
 
 export class InputError extends Error {}
 

@@ -8,9 +8,9 @@ import * as fs from 'node:fs'
 import { constants } from 'node:os'
 import * as path from 'node:path'
 import { handlersOf, type Entry } from '../binfmt/entry.js'
-import { killGroup } from '../engine/timeout.js'
-import { PLATFORMS, PROBE_EXIT_CODE, fromNodeArch, type Platform } from '../platforms.js'
-import { buildProbe } from './elf.js'
+import { killGroup } from '../exec/timeout.js'
+import { PLATFORMS, PROBE_EXIT_CODE, fromNodeArch, type Platform } from '../platform/platforms.js'
+import { buildProbe } from '../platform/elf.js'
 
 export interface ProbeResult {
   ok: boolean

@@ -8,7 +8,7 @@
 import * as io from '@actions/io'
 import * as fs from 'node:fs'
 import { MAX_INTERPRETER } from '../binfmt/entry.js'
-import { runCommand } from '../engine/command.js'
+import { runCommand } from '../exec/command.js'
 import { oneLine } from '../engine/docker.js'
 import { engineElsewhere } from '../engine/endpoint.js'
 import type { RegisterFrom } from '../inputs/inputs.js'

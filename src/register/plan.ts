@@ -4,7 +4,7 @@
  */
 import { isPlainName, registrationLine, sameAs, type Entry } from '../binfmt/entry.js'
 import { handlersOf } from '../binfmt/entry.js'
-import { PLATFORMS, entryName, type Platform } from '../platforms.js'
+import { PLATFORMS, entryName, type Platform } from '../platform/platforms.js'
 import type { ProbeResult } from '../probe/run.js'
 import type { Change } from './registrar.js'
 

@@ -10,7 +10,7 @@ import type { CachedEmulators, EmulatorSource, Emulators } from '../acquire/sour
 import type { HostState } from '../host/inspect.js'
 import type { Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
-import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
+import { PLATFORMS, emulatorName, type Platform } from '../platform/platforms.js'
 import { decide, needsEmulators, type Decision } from './plan.js'
 import type { Registrar } from './registrar.js'
 

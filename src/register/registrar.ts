@@ -7,8 +7,8 @@
 import type { Change, ChangeResult, Mount } from '../binfmt/change.js'
 import { entryClaims, type Entry } from '../binfmt/entry.js'
 import type { EngineView } from '../host/engine-view.js'
-import type { Platform } from '../platforms.js'
-import { elfShapes } from '../probe/elf.js'
+import type { Platform } from '../platform/platforms.js'
+import { elfShapes } from '../platform/elf.js'
 
 export { otherKernel } from '../binfmt/change.js'
 export type { Change, ChangeResult, Mount } from '../binfmt/change.js'

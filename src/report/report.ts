@@ -10,7 +10,7 @@ import type { Decision } from '../register/plan.js'
 import type { Verdict } from '../verify/verify.js'
 import * as log from '../log.js'
 import { html } from '../log.js'
-import { PLATFORMS, type Platform } from '../platforms.js'
+import { PLATFORMS, type Platform } from '../platform/platforms.js'
 
 export interface Outputs {
   platforms: string

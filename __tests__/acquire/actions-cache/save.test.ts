@@ -11,7 +11,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { FakeRegistry } from '../registry/fake-registry.js'
 import { testImage } from '../registry/images.js'
-import { hostPlatform } from '../../../src/acquire/elf.js'
+import { hostPlatform } from '../../../src/platform/host.js'
 import { RegistryClient } from '../../../src/acquire/registry/index.js'
 import { captureOutput } from '../../helpers/output.js'
 

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/glob
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { hostPlatform } from '../../../src/acquire/elf.js'
+import { hostPlatform } from '../../../src/platform/host.js'
 import { IntegrityError, RegistryClient, RegistryError, type PullOptions } from '../../../src/acquire/registry/index.js'
 import { Transport } from '../../../src/acquire/registry/http.js'
 import { InputError } from '../../../src/inputs/validate.js'

@@ -4,7 +4,7 @@
  * (small text files: what is checked is which bytes arrive where, not that they run).
  */
 import { createHash } from 'node:crypto'
-import { PLATFORMS } from '../../../src/platforms.js'
+import { PLATFORMS } from '../../../src/platform/platforms.js'
 import { MEDIA } from '../../../src/acquire/registry/manifest.js'
 import { tarGz } from './tarball.js'
 

@@ -1,9 +1,9 @@
 /** Which manifest of an index serves a platform, and which documents are read at all. */
 import { describe, expect, it } from '@jest/globals'
-import { hostPlatform } from '../../../src/acquire/elf.js'
+import { hostPlatform } from '../../../src/platform/host.js'
 import { RegistryError } from '../../../src/acquire/registry/errors.js'
 import { MEDIA, chooseManifest, parseDocument, platformSpec, type Descriptor } from '../../../src/acquire/registry/manifest.js'
-import { PLATFORMS } from '../../../src/platforms.js'
+import { PLATFORMS } from '../../../src/platform/platforms.js'
 
 let n = 0
 const d = (platform: string, mediaType: string = MEDIA.ociManifest): Descriptor => {

@@ -12,7 +12,7 @@ import { X509Certificate, createPrivateKey, randomUUID, sign } from 'node:crypto
 import * as fs from 'node:fs'
 import * as http from 'node:http'
 import * as path from 'node:path'
-import { hostPlatform } from '../../../src/acquire/elf.js'
+import { hostPlatform } from '../../../src/platform/host.js'
 import { RegistryClient, type PullOptions } from '../../../src/acquire/registry/index.js'
 import { filesFor, testImage } from '../../acquire/registry/images.js'
 import { freePort, push, removeTemps, requireTools, startRegistry, stopAll, tmp, type Registry } from './registry.js'

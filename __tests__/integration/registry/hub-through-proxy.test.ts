@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { hostPlatform } from '../../../src/acquire/elf.js'
+import { hostPlatform } from '../../../src/platform/host.js'
 import { filesFor, testImage } from '../../acquire/registry/images.js'
 import { freePort, push, removeTemps, requireTools, startRegistry, stopAll, tamper, tmp, type Registry } from './registry.js'
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
-import { hostPlatform } from '../../../src/acquire/elf.js'
+import { hostPlatform } from '../../../src/platform/host.js'
 import { IntegrityError, RegistryClient, type PullOptions } from '../../../src/acquire/registry/index.js'
 import { filesFor, testImage } from '../../acquire/registry/images.js'
 import { push, removeTemps, requireTools, startRegistry, stopAll, tamper, tmp, type Registry } from './registry.js'

@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { withTimeout } from '../../engine/timeout.js'
+import { withTimeout } from '../../exec/timeout.js'
 import * as log from '../../log.js'
 import { runnerTemp } from '../../scratch.js'
 import { sha256File } from '../hash.js'

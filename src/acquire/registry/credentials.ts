@@ -10,7 +10,7 @@ import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { runCommand } from '../../engine/command.js'
+import { runCommand } from '../../exec/command.js'
 import { shown } from './errors.js'
 import { DOCKER_HUB, DOCKER_HUB_CONFIG_KEY } from './reference.js'
 

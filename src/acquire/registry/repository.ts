@@ -1,9 +1,9 @@
 /**
  * One repository on one registry host: authenticated requests, each operation retried while it fails
  * for a while (a reset, a 5xx, a 429) within the attempts and the time the caller gives, on the
- * engine's retry policy (engine/retry.ts). Everything fetched by digest is checked against it here.
+ * engine's retry policy (exec/retry.ts). Everything fetched by digest is checked against it here.
  */
-import { PermanentError, withRetries } from '../../engine/retry.js'
+import { PermanentError, withRetries } from '../../exec/retry.js'
 import { IntegrityError, RegistryError, statusError } from './errors.js'
 import { checkBytes, saveChecked, type Expected } from './content.js'
 import { discard, header, readBody, type Request, type Response, type Transport } from './http.js'

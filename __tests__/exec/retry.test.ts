@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals'
-import { PermanentError, withRetries } from '../../src/engine/retry.js'
+import { PermanentError, withRetries } from '../../src/exec/retry.js'
 
 /** A clock that only moves when the code sleeps or an attempt takes time. */
 function clock(): { now: () => number; sleep: (s: number) => Promise<void>; slept: number[]; pass: (s: number) => void } {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { filesOf, tarOf } from '../../src/engine/tar.js'
+import { filesOf, tarOf } from '../../src/exec/tar.js'
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tar-test-'))
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))

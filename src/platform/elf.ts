@@ -2,7 +2,7 @@
  * Probes: the smallest static ELF executable for a platform that only makes the exit syscall.
  * Built from the platform table, so nothing binary is committed and nothing is downloaded.
  */
-import type { Endian, Platform } from '../platforms.js'
+import type { Endian, Platform } from './platforms.js'
 
 const LOAD_ADDRESS = 0x400000
 const ET_EXEC = 2

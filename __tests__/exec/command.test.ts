@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { commandLine, ended, runCommand } from '../../src/engine/command.js'
+import { commandLine, ended, runCommand } from '../../src/exec/command.js'
 import { printedBy } from '../helpers/output.js'
 
 const alive = (marker: string): string => execFileSync('sh', ['-c', `pgrep -f "^${marker}" || true`], { encoding: 'utf8' }).trim()

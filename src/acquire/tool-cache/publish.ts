@@ -1,5 +1,5 @@
 /**
- * Writing the runner's tool cache (cache.ts reads it): an entry is built beside the final one and
+ * Writing the runner's tool cache (read.ts reads it): an entry is built beside the final one and
  * renamed into place, so no reader ever sees a half-written one, and every file is checked and hashed
  * as it is published, not as it was found.
  */
@@ -7,14 +7,14 @@ import type { Stats } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
-import { TOOL_CACHE_NAME } from '../constants.js'
-import { PLATFORMS, emulatorName, type Platform } from '../platforms.js'
-import { META, cacheVersion, errno, readMeta, type Meta } from './cache.js'
-import { fileProblem, hostPlatform } from './elf.js'
-import { sha256File } from './hash.js'
-import { redactUrl } from './redact.js'
-import type { Emulators } from './source.js'
-import * as log from '../log.js'
+import { TOOL_CACHE_NAME } from '../../constants.js'
+import { PLATFORMS, emulatorName, type Platform } from '../../platform/platforms.js'
+import { META, cacheVersion, errno, readMeta, type Meta } from './read.js'
+import { fileProblem, hostPlatform } from '../../platform/host.js'
+import { sha256File } from '../hash.js'
+import { redactUrl } from '../redact.js'
+import type { Emulators } from '../source.js'
+import * as log from '../../log.js'
 
 /**
  * Keeps a copy for later runs. This run goes on registering from its own directory; the entry is

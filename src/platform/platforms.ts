@@ -1,6 +1,6 @@
 /**
  * The platform table: every platform this action knows, as data in one place.
- * Magic, mask and probe are derived from the ELF facts here (see binfmt/entry.ts and probe/elf.ts),
+ * Magic, mask and probe are derived from the ELF facts here (see binfmt/entry.ts and platform/elf.ts),
  * so a probe always matches the entry that is meant to run it.
  */
 
