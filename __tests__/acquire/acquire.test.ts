@@ -7,8 +7,9 @@ import { checkChecksum, resolveDownload, sha256File } from '../../src/acquire/do
 import { elfProblem, hostPlatform } from '../../src/platform/host.js'
 import { emulatorFor, keepOnlyEmulators, selectMembers } from '../../src/acquire/emulators.js'
 import { redactUrl } from '../../src/acquire/redact.js'
-import { DEFAULT_URL, expandUrl, knownChecksum, tarballArch } from '../../src/acquire/releases.js'
-import { PLATFORMS, byArch, fromNodeArch, type Platform } from '../../src/platform/platforms.js'
+import { DEFAULT_URL, expandUrl, knownChecksum } from '../../src/acquire/releases.js'
+import { fromNodeArch, tarballArch } from '../../src/platform/arch.js'
+import { PLATFORMS, byArch, type Platform } from '../../src/platform/platforms.js'
 import { buildProbe } from '../../src/platform/elf.js'
 
 const PINNED_AMD64 = '8e7d8f4c0c7809fc3fea0085199fd6b16f671e7c73d9bf6bec711e1cb535920a'

@@ -7,7 +7,8 @@ import {
   validateSha256,
   validateUrl
 } from '../../src/inputs/validate.js'
-import { PLATFORMS, byArch, fromNodeArch } from '../../src/platform/platforms.js'
+import { PLATFORMS, byArch } from '../../src/platform/platforms.js'
+import { fromNodeArch } from '../../src/platform/arch.js'
 
 const archs = (v: string): string[] | 'all' => {
   const r = parsePlatforms(v)

@@ -19,20 +19,6 @@ export const RELEASES: readonly Release[] = [
   { version: '10.2.3-68', arch: 'amd64', sha256: '8e7d8f4c0c7809fc3fea0085199fd6b16f671e7c73d9bf6bec711e1cb535920a' }
 ]
 
-/** Node's arch in the release tarballs' naming. */
-export function tarballArch(nodeArch: string): string {
-  const map: Record<string, string> = {
-    x64: 'amd64',
-    arm64: 'arm64',
-    arm: 'arm-v7',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-    riscv64: 'riscv64',
-    ia32: '386'
-  }
-  return map[nodeArch] ?? nodeArch
-}
-
 export function knownChecksum(version: string, arch: string): string | undefined {
   return RELEASES.find(r => r.version === version && r.arch === arch)?.sha256
 }

@@ -4,7 +4,6 @@
  * the probes there, as containers and BuildKit will run them.
  */
 import type { Entry } from '../binfmt/entry.js'
-import { PLATFORMS, type Platform } from '../platform/platforms.js'
 import type { ProbeResult } from '../probe/run.js'
 
 export interface Look {
@@ -24,12 +23,4 @@ export interface Look {
 export interface EngineView {
   /** The table as the engine's containers see it, with the given probes (paths by arch) run there. */
   look(probes: ReadonlyMap<string, string>): Promise<Look>
-}
-
-/** The platform whose CPU `uname -m` names (armv7l, i686 and the like included). */
-export function platformOfMachine(machine: string): Platform | undefined {
-  if (/^armv[5-8]/.test(machine)) return PLATFORMS.find(p => p.cpu === 'arm')
-  if (/^i[3-6]86$/.test(machine)) return PLATFORMS.find(p => p.cpu === 'i386')
-  if (machine === 'mips64') return undefined // uname says mips64 for either byte order
-  return PLATFORMS.find(p => p.cpu === machine)
 }

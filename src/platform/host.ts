@@ -3,7 +3,8 @@
  * executable of the host's class, byte order and machine; the facts come from the platform table.
  */
 import * as fs from 'node:fs/promises'
-import { PLATFORMS, fromNodeArch, type Platform } from './platforms.js'
+import { PLATFORMS, type Platform } from './platforms.js'
+import { fromNodeArch } from './arch.js'
 
 /** The host's own platform; without one nothing could be checked, so nothing is run. */
 export function hostPlatform(nodeArch: string = process.arch): Platform {

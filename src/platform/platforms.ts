@@ -174,19 +174,3 @@ export const emulatorName = (p: Platform): string => `qemu-${p.cpu}`
 
 /** Every emulator file name the table knows, in table order. */
 export const EMULATOR_NAMES: readonly string[] = PLATFORMS.map(emulatorName)
-
-/** Node's `process.arch` to the table (for the host's own platform). */
-export function fromNodeArch(nodeArch: string): Platform | undefined {
-  const map: Record<string, string> = {
-    x64: 'amd64',
-    ia32: '386',
-    arm64: 'arm64',
-    arm: 'arm',
-    riscv64: 'riscv64',
-    ppc64: 'ppc64le',
-    s390x: 's390x',
-    mips64el: 'mips64le',
-    loong64: 'loong64'
-  }
-  return map[nodeArch] ? byArch(map[nodeArch]) : undefined
-}

@@ -9,7 +9,8 @@ import { constants } from 'node:os'
 import * as path from 'node:path'
 import { handlersOf, type Entry } from '../binfmt/entry.js'
 import { killGroup } from '../exec/timeout.js'
-import { PLATFORMS, PROBE_EXIT_CODE, fromNodeArch, type Platform } from '../platform/platforms.js'
+import { PLATFORMS, PROBE_EXIT_CODE, type Platform } from '../platform/platforms.js'
+import { fromNodeArch } from '../platform/arch.js'
 import { buildProbe } from '../platform/elf.js'
 
 export interface ProbeResult {
