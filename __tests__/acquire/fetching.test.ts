@@ -12,7 +12,8 @@ import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
 import { findCached } from '../../src/acquire/tool-cache/read.js'
 import { FetchingSource, type Fetched } from '../../src/acquire/fetching.js'
 import type { CachedEmulators, Emulators } from '../../src/acquire/source.js'
-import { PLATFORMS, byArch, emulatorName, fromNodeArch, type Platform } from '../../src/platform/platforms.js'
+import { PLATFORMS, byArch, emulatorName, type Platform } from '../../src/platform/platforms.js'
+import { fromNodeArch } from '../../src/platform/arch.js'
 import { buildProbe } from '../../src/platform/elf.js'
 
 const host = fromNodeArch(process.arch) as Platform
