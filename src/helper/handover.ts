@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { linkOrCopy } from '../acquire/tool-cache/read.js'
+import { linkOrCopy } from '../fs.js'
 import type { Mount } from '../binfmt/change.js'
 import { filesOf, tarOf, type TarFile } from '../exec/tar.js'
 import { EMULATOR_NAMES } from '../platform/platforms.js'

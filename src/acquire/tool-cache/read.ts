@@ -13,6 +13,7 @@ import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { TOOL_CACHE_NAME } from '../../constants.js'
+import { errno } from '../../fs.js'
 import { PLATFORMS, emulatorName, type Platform } from '../../platform/platforms.js'
 import { fileProblem, hostPlatform } from '../../platform/host.js'
 import { emulatorsIn } from '../emulators.js'
@@ -39,8 +40,6 @@ export interface Meta {
 
 /** tool-cache wants a semver; a prerelease tag carries the key (the leading letter keeps it valid). */
 export const cacheVersion = (key: string): string => `0.0.0-k${key.replace(/[^a-zA-Z0-9]/g, '').slice(0, 64)}`
-
-export const errno = (err: unknown): string | undefined => (err as NodeJS.ErrnoException | undefined)?.code
 
 async function sizes(dir: string): Promise<Record<string, number>> {
   const files: Record<string, number> = {}
@@ -184,16 +183,4 @@ async function fileCheck(dir: string, name: string, meta: Meta, host: Platform):
 async function copyOf(src: string, dst: string): Promise<void> {
   await fs.copyFile(src, dst, fs.constants.COPYFILE_FICLONE)
   await fs.chmod(dst, 0o755)
-}
-
-/** A private link to src at dst, or a copy where links cannot be made. */
-export async function linkOrCopy(src: string, dst: string): Promise<void> {
-  try {
-    await fs.link(src, dst)
-  } catch (err) {
-    if (errno(err) === 'ENOENT') throw err
-    // another filesystem (EXDEV), or links refused (protected_hardlinks): a copy is just as private
-    await fs.copyFile(src, dst)
-    await fs.chmod(dst, 0o755)
-  }
 }
