@@ -4,8 +4,7 @@
  * group of their own, and a command past its limit is killed with everything it started.
  */
 import * as core from '@actions/core'
-import { spawn } from 'node:child_process'
-import { constants } from 'node:os'
+import { spawnInGroup, type Spawned } from './spawn.js'
 import { TimeoutError, killGroup } from './timeout.js'
 
 export interface RunResult {
@@ -56,53 +55,35 @@ export function runCommand(tool: string, args: readonly string[], opts: RunOptio
   const line = commandLine(tool, args)
   core.debug(`run: ${line}`)
   return new Promise((resolve, reject) => {
-    const child = spawn(tool, [...args], { detached: true, stdio: ['pipe', 'pipe', 'pipe'], env: opts.env })
-    const out: Buffer[] = []
-    const err: Buffer[] = []
     const text = (chunks: Buffer[]): string => Buffer.concat(chunks).toString()
-    let settled = false
     let handedOver = false
     let end: () => void = () => undefined
-    const finish = (how: string, then: () => void): void => {
-      if (settled) return
-      settled = true
-      clearTimeout(timer)
-      if (child.pid) running.delete(child.pid)
-      core.debug(`${how} after ${Date.now() - started} ms: ${line}`)
-      end()
-      if (!handedOver) then()
-    }
-    const timer = setTimeout(() => {
-      if (child.pid) killGroup(child.pid)
-      finish('killed at its time limit', () =>
-        reject(new TimeoutError(`\`${tool} ${args[0] ?? ''}\` did not finish within ${opts.timeout}s`))
-      )
-    }, opts.timeout * 1000)
-    if (child.pid) running.add(child.pid)
-    child.stdout.on('data', (c: Buffer) => {
-      out.push(c)
-      if (handedOver || settled || !opts.doneWhen?.test(text(out))) return
-      handedOver = true
-      const ends = new Promise<void>(resolve => (end = resolve)).then(() => void ending.delete(ends))
-      ending.add(ends)
-      core.debug(`done after ${Date.now() - started} ms, still ending: ${line}`)
-      resolve({ exitCode: 0, stdout: text(out), stderr: text(err) })
+    const child: Spawned = spawnInGroup(tool, args, {
+      limitMs: opts.timeout * 1000,
+      env: opts.env,
+      input: opts.input,
+      stdout: 'pipe',
+      stderr: 'pipe',
+      onStdout: () => {
+        if (handedOver || !opts.doneWhen?.test(text(child.stdout))) return
+        handedOver = true
+        const ends = new Promise<void>(resolve => (end = resolve)).then(() => void ending.delete(ends))
+        ending.add(ends)
+        core.debug(`done after ${Date.now() - started} ms, still ending: ${line}`)
+        resolve({ exitCode: 0, stdout: text(child.stdout), stderr: text(child.stderr) })
+      }
     })
-    child.stderr.on('data', (c: Buffer) => err.push(c))
-    child.on('error', e => finish('failed to start', () => reject(e)))
-    child.on('close', (code, signal) =>
-      finish(`exit ${code ?? signal}`, () =>
-        resolve({
-          exitCode: code ?? 128 + (signal ? constants.signals[signal] : 0),
-          stdout: text(out),
-          stderr: text(err)
-        })
-      )
-    )
-    child.stdin.on('error', () => undefined) // a command that does not read its input
-    void Promise.resolve(opts.input).then(
-      data => child.stdin.end(data),
-      () => child.stdin.end()
-    )
+    if (child.pid) running.add(child.pid)
+    void child.ended.then(how => {
+      if (child.pid) running.delete(child.pid)
+      const said =
+        'timedOut' in how ? 'killed at its time limit' : 'error' in how ? 'failed to start' : `exit ${how.signal ?? how.status}`
+      core.debug(`${said} after ${Date.now() - started} ms: ${line}`)
+      end()
+      if (handedOver) return
+      if ('timedOut' in how) reject(new TimeoutError(`\`${tool} ${args[0] ?? ''}\` did not finish within ${opts.timeout}s`))
+      else if ('error' in how) reject(how.error)
+      else resolve({ exitCode: how.status, stdout: text(child.stdout), stderr: text(child.stderr) })
+    })
   })
 }

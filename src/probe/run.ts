@@ -3,12 +3,10 @@
  * 126 it refused to run the file (no handler, or a noexec mount), 127 the interpreter was not found.
  * Toolkit-free: the early start imports this before the toolkit has loaded.
  */
-import { spawn } from 'node:child_process'
 import * as fs from 'node:fs'
-import { constants } from 'node:os'
 import * as path from 'node:path'
 import { handlersOf, type Entry } from '../binfmt/entry.js'
-import { killGroup } from '../exec/timeout.js'
+import { spawnInGroup } from '../exec/spawn.js'
 import { PLATFORMS, PROBE_EXIT_CODE, type Platform } from '../platform/platforms.js'
 import { fromNodeArch } from '../platform/arch.js'
 import { buildProbe } from '../platform/elf.js'
@@ -75,30 +73,17 @@ export async function runProbe(file: string): Promise<ProbeResult> {
  * Spawns a command in a process group of its own and waits for it at most `limitMs`: an
  * interpreter that hangs is killed with everything it started, and its status is then undefined.
  */
-function inGroup(
+async function inGroup(
   file: string,
   argv: readonly string[],
   stdout: 'ignore' | 'pipe',
   limitMs = PROBE_TIMEOUT_MS
 ): Promise<{ status?: number; errno?: string; out: string }> {
-  return new Promise(resolve => {
-    let out = ''
-    let done = false
-    const child = spawn(file, [...argv], { stdio: ['ignore', stdout, 'ignore'], detached: true, env: PROBE_ENV })
-    const finish = (status?: number, errno?: string): void => {
-      if (done) return
-      done = true
-      clearTimeout(timer)
-      resolve({ status, errno, out })
-    }
-    const timer = setTimeout(() => {
-      if (child.pid) killGroup(child.pid)
-      finish()
-    }, limitMs)
-    child.stdout?.on('data', (chunk: Buffer) => (out += chunk.toString()))
-    child.on('error', (err: NodeJS.ErrnoException) => finish(err.code === 'ENOENT' ? 127 : 126, err.code))
-    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)))
-  })
+  const child = spawnInGroup(file, argv, { limitMs, env: PROBE_ENV, input: 'ignore', stdout, stderr: 'ignore' })
+  const how = await child.ended
+  const out = Buffer.concat(child.stdout).toString()
+  if ('error' in how) return { status: how.error.code === 'ENOENT' ? 127 : 126, errno: how.error.code, out }
+  return { status: 'status' in how ? how.status : undefined, out }
 }
 
 // Every probe at once from one shell: a process spawned from Node costs a couple of milliseconds, a
