@@ -8,7 +8,6 @@
  * it in its own scratch directory, checked against the recorded hashes after it is taken. The hashes catch a damaged
  * or mixed-up entry; a party that can write the tool cache can rewrite the metadata as well.
  */
-import type * as ToolCacheClient from '@actions/tool-cache'
 import * as fs from 'node:fs/promises'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -21,25 +20,8 @@ import { sha256File } from '../hash.js'
 import { qemuVersionOf } from '../qemu-version.js'
 import { redactUrl } from '../redact.js'
 import type { CachedEmulators, Emulators } from '../source.js'
+import { META, cacheVersion, readMeta, toolCache, type Meta } from './entry.js'
 import * as log from '../../log.js'
-
-export const META = 'setup-qemu.json'
-
-export interface Meta {
-  key: string
-  version?: string
-  /** where the files came from, redacted: the cache is shared and outlives the job */
-  from: string
-  /** true when every emulator the source has is in the entry */
-  complete: boolean
-  /** file sizes, by name in sorted order (earlier versions of this action compare them as JSON) */
-  files: Record<string, number>
-  /** each file's SHA-256 when it was stored: what a run registers is checked against it */
-  sha256?: Record<string, string>
-}
-
-/** tool-cache wants a semver; a prerelease tag carries the key (the leading letter keeps it valid). */
-export const cacheVersion = (key: string): string => `0.0.0-k${key.replace(/[^a-zA-Z0-9]/g, '').slice(0, 64)}`
 
 async function sizes(dir: string): Promise<Record<string, number>> {
   const files: Record<string, number> = {}
@@ -48,11 +30,6 @@ async function sizes(dir: string): Promise<Record<string, number>> {
   }
   return files
 }
-
-/** The toolkit's tool cache, loaded when first asked for: it brings an HTTP client that a run with nothing to fetch never uses. */
-export const toolCache = (): Promise<typeof ToolCacheClient> => import('@actions/tool-cache')
-
-export const readMeta = async (dir: string): Promise<Meta> => JSON.parse(await fs.readFile(path.join(dir, META), 'utf8')) as Meta
 
 /**
  * The entry for key, as it is now. Cheap (metadata and file sizes, no hashing), since it is asked on
