@@ -28,6 +28,15 @@ export interface Platform {
   readonly maskOverrides?: Readonly<Record<number, number>>
   /** machine code of the probe: exit(PROBE_EXIT_CODE) through the raw exit syscall */
   readonly code: readonly number[]
+  /** what it is called outside this table, where a host of it has a word (platform/arch.ts reads them) */
+  readonly names: {
+    /** Node's `process.arch` on such a host */
+    readonly node?: string
+    /** the `{arch}` of the release tarball for such a host; without one, Node's word is used */
+    readonly tarball?: string
+    /** the `uname -m` words of such a kernel */
+    readonly machine?: RegExp
+  }
 }
 
 /** The code every probe exits with; anything else means the wrong thing ran. */
@@ -43,6 +52,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'amd64',
     family: 'x86',
+    names: { node: 'x64', tarball: 'amd64', machine: /^x86_64$/ },
     platforms: ['linux/amd64'],
     aliases: ['x86_64', 'x86-64'],
     cpu: 'x86_64',
@@ -53,6 +63,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: '386',
     family: 'x86',
+    names: { node: 'ia32', tarball: '386', machine: /^i[3-6]86$/ },
     platforms: ['linux/386'],
     aliases: ['i386', 'i686', 'x86'],
     cpu: 'i386',
@@ -63,6 +74,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'arm64',
     family: 'arm',
+    names: { node: 'arm64', tarball: 'arm64', machine: /^aarch64$/ },
     platforms: ['linux/arm64'],
     aliases: ['aarch64', 'arm64v8', 'linux/arm64/v8'],
     cpu: 'aarch64',
@@ -73,6 +85,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'arm',
     family: 'arm',
+    names: { node: 'arm', tarball: 'arm-v7', machine: /^arm$|^armv[5-8]/ },
     platforms: ['linux/arm/v7', 'linux/arm/v6'],
     aliases: ['armhf', 'armel', 'armv7', 'armv6', 'linux/arm'],
     cpu: 'arm',
@@ -83,6 +96,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'riscv64',
     family: 'riscv64',
+    names: { node: 'riscv64', tarball: 'riscv64', machine: /^riscv64$/ },
     platforms: ['linux/riscv64'],
     aliases: [],
     cpu: 'riscv64',
@@ -93,6 +107,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'ppc64le',
     family: 'ppc64le',
+    names: { node: 'ppc64', tarball: 'ppc64le', machine: /^ppc64le$/ },
     platforms: ['linux/ppc64le'],
     aliases: ['ppc64el', 'powerpc64le'],
     cpu: 'ppc64le',
@@ -105,6 +120,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 's390x',
     family: 's390x',
+    names: { node: 's390x', tarball: 's390x', machine: /^s390x$/ },
     platforms: ['linux/s390x'],
     aliases: [],
     cpu: 's390x',
@@ -115,6 +131,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'mips64le',
     family: 'mips64le',
+    names: { node: 'mips64el', machine: /^mips64el$/ },
     platforms: ['linux/mips64le'],
     aliases: ['mips64el'],
     cpu: 'mips64el',
@@ -127,6 +144,8 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'mips64',
     family: 'mips64',
+    // uname says mips64 for either byte order, so the word names neither
+    names: {},
     platforms: ['linux/mips64'],
     aliases: [],
     cpu: 'mips64',
@@ -137,6 +156,7 @@ export const PLATFORMS: readonly Platform[] = [
   {
     arch: 'loong64',
     family: 'loong64',
+    names: { node: 'loong64', machine: /^loongarch64$/ },
     platforms: ['linux/loong64'],
     aliases: ['loongarch64'],
     cpu: 'loongarch64',
