@@ -3,9 +3,8 @@
  * cache first, the Actions cache restore on a miss, the shaping, checking and storing of what was
  * fetched), with nothing of the image's or the tarball's own.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Holds } from '../../src/acquire/actions-cache/keys.js'
 import type { ActionsCache } from '../../src/acquire/actions-cache/restore.js'
@@ -15,18 +14,11 @@ import type { CachedEmulators, Emulators } from '../../src/acquire/source.js'
 import { PLATFORMS, byArch, emulatorName, type Platform } from '../../src/platform/platforms.js'
 import { fromNodeArch } from '../../src/platform/arch.js'
 import { buildProbe } from '../../src/platform/elf.js'
+import { tempDirs } from '../helpers/tmp.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-${p}-`))
-  made.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
-})
+const tmp = tempDirs()
 
 let workDir = ''
 beforeEach(() => {

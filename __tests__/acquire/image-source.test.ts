@@ -9,7 +9,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { actionsCacheStandIn } from './actions-cache-standin.js'
 import { findCached } from '../../src/acquire/tool-cache/read.js'
@@ -22,6 +21,7 @@ import { buildProbe } from '../../src/platform/elf.js'
 import { FakeRegistry } from './registry/fake-registry.js'
 import { testImage } from './registry/images.js'
 import { captureOutput } from '../helpers/output.js'
+import { tempDirs } from '../helpers/tmp.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const HOST = host.platforms[0]
@@ -37,12 +37,7 @@ const hostImage = image.images.find(i => i.platform === HOST)!
 const DIGEST = image.index.digest
 const PIN = DIGEST.slice('sha256:'.length)
 
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-image-${p}-`))
-  made.push(dir)
-  return dir
-}
+const tmp = tempDirs('sq-image')
 let registry: FakeRegistry
 let reg: string
 beforeAll(async () => {
@@ -52,7 +47,6 @@ beforeAll(async () => {
 })
 afterAll(async () => {
   await registry.stop()
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true })
 })
 
 const output = captureOutput()

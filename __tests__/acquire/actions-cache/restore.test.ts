@@ -6,13 +6,14 @@
  * refused with a warning naming the key; and a restore that outlives its limit is abandoned: the run
  * goes on, and the late extraction writes nothing, in the workspace or anywhere, then or later.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { tar, type Member } from '../registry/tarball.js'
 import { captureOutput } from '../../helpers/output.js'
+import { tempDirs } from '../../helpers/tmp.js'
 
 interface Behaviour {
   /** the archive to hand over, or none (a miss) */
@@ -44,15 +45,7 @@ const { ActionsCache, restoreLimit } = await import('../../../src/acquire/action
 const { entryKey } = await import('../../../src/acquire/actions-cache/keys.js')
 
 const PIN = 'c'.repeat(64)
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-restore-${p}-`))
-  made.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const d of made) fs.rmSync(d, { recursive: true, force: true })
-})
+const tmp = tempDirs('sq-restore')
 
 const output = captureOutput()
 let workDir: string

@@ -5,7 +5,6 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { hostPlatform } from '../../../src/platform/host.js'
 import { IntegrityError, RegistryClient, RegistryError, type PullOptions } from '../../../src/acquire/registry/index.js'
@@ -13,6 +12,7 @@ import { Transport } from '../../../src/acquire/registry/http.js'
 import { InputError } from '../../../src/inputs/validate.js'
 import { FakeRegistry } from './fake-registry.js'
 import { blob, filesFor, platformImage, testImage } from './images.js'
+import { tempDirs } from '../../helpers/tmp.js'
 
 const HOST = hostPlatform().platforms[0]
 const PLATFORMS = [...new Set([HOST, 'linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'])]
@@ -22,12 +22,7 @@ const qemu = (m: string): boolean => /^usr\/bin\/qemu-/.test(m)
 const qemuFiles = (platform: string, seed = 'v1'): Record<string, string> =>
   Object.fromEntries(Object.entries(filesFor(platform, seed)).filter(([k]) => qemu(k)))
 
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-client-${p}-`))
-  made.push(dir)
-  return dir
-}
+const tmp = tempDirs('sq-client')
 const servers: FakeRegistry[] = []
 const clients: RegistryClient[] = []
 const lines: string[] = []
@@ -73,7 +68,6 @@ afterEach(() => {
 afterAll(async () => {
   for (const c of clients) c.close()
   for (const s of servers) await s.stop()
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
 })
 
 describe('pulling', () => {

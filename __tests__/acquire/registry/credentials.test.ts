@@ -7,13 +7,9 @@ import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
 import { configFile, credentialsFor, validHelperName } from '../../../src/acquire/registry/credentials.js'
+import { tempDirs } from '../../helpers/tmp.js'
 
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-creds-${p}-`))
-  made.push(dir)
-  return dir
-}
+const tmp = tempDirs('sq-creds')
 const bin = tmp('bin')
 const calls = path.join(tmp('calls'), 'calls')
 const savedPath = process.env.PATH
@@ -22,7 +18,6 @@ beforeAll(() => {
 })
 afterAll(() => {
   process.env.PATH = savedPath
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
 })
 
 /** A helper that records its arguments and stdin, then prints answer (or fails with it). */

@@ -2,25 +2,17 @@
  * Taking files out of layers: only wanted regular files land, only inside the directory, whatever a
  * hostile layer holds; whiteouts and later layers win as in the image's file system; a cap holds.
  */
-import { afterAll, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
-import * as os from 'node:os'
 import * as path from 'node:path'
 import { RegistryError } from '../../../src/acquire/registry/errors.js'
 import { LayerExtractor, memberPath } from '../../../src/acquire/registry/layers.js'
 import { tar, tarGz, type Member } from './tarball.js'
+import { tempDirs } from '../../helpers/tmp.js'
 
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-layers-${p}-`))
-  made.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
-})
+const tmp = tempDirs('sq-layers')
 
 const qemu = (member: string): boolean => /^usr\/bin\/qemu-[a-z0-9_]+$/.test(member)
 

@@ -2,7 +2,7 @@
  * The tool cache under concurrency: readers register from a private snapshot, writers never change a
  * published entry in place, and what is registered is checked by content. No Docker, no root.
  */
-import { afterAll, afterEach, beforeEach, describe, expect, it } from '@jest/globals'
+import { describe, expect, it } from '@jest/globals'
 import * as tc from '@actions/tool-cache'
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -19,18 +19,11 @@ import { PLATFORMS, byArch, emulatorName, type Platform } from '../../../src/pla
 import { fromNodeArch } from '../../../src/platform/arch.js'
 import { buildProbe } from '../../../src/platform/elf.js'
 import { captureOutput } from '../../helpers/output.js'
+import { freshToolCache, tempDirs } from '../../helpers/tmp.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
-const made: string[] = []
-const tmp = (p: string): string => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sq-${p}-`))
-  made.push(dir)
-  return dir
-}
-afterAll(() => {
-  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true })
-})
+const tmp = tempDirs()
 const sha = (file: string): string => createHash('sha256').update(fs.readFileSync(file)).digest('hex')
 const META = 'setup-qemu.json'
 
@@ -94,21 +87,17 @@ function breakMeta(key: string): void {
 
 const noDocker = new Docker(5, '/nonexistent/docker')
 
-let workDir: string
-beforeEach(() => {
-  process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
-  workDir = tmp('work')
-})
-afterEach(() => {
-  fs.rmSync(process.env.RUNNER_TOOL_CACHE as string, { recursive: true, force: true })
-  fs.rmSync(workDir, { recursive: true, force: true })
-})
+const dirs = freshToolCache(tmp)
 
 describe('readers', () => {
   it('register from a snapshot in their own scratch dir, which another job storing the same key never touches', async () => {
     const key = 'c'.repeat(64)
     await storeInCache(emulators(key, ['arm64', 's390x'], { size: 2 << 20 }), true)
-    const source = new ImageSource(`registry.example/binfmt:x@sha256:${key}`, noDocker, { useCache: true, workDir, timeout: 5 })
+    const source = new ImageSource(`registry.example/binfmt:x@sha256:${key}`, noDocker, {
+      useCache: true,
+      workDir: dirs.workDir,
+      timeout: 5
+    })
     const e = await source.acquire([byArch('arm64')])
     expect(e.origin).toBe('tool cache')
     const file = path.join(e.dir, 'qemu-aarch64')
@@ -124,7 +113,7 @@ describe('readers', () => {
     expect(r.n).toBeGreaterThan(0)
     expect(r.bad).toBe(0)
     expect(sha(file)).toBe(before)
-    expect(path.relative(workDir, e.dir).startsWith('..')).toBe(false)
+    expect(path.relative(dirs.workDir, e.dir).startsWith('..')).toBe(false)
   })
 
   it('the cheap look-up (for planning) may name the shared entry; only the snapshot is hashed, and only what is needed', async () => {
@@ -138,7 +127,7 @@ describe('readers', () => {
     const other = path.join(entryDir(key), 'qemu-s390x')
     fs.writeFileSync(`${other}.x`, hostElf(9), { mode: 0o755 })
     fs.renameSync(`${other}.x`, other)
-    const { result: e, log } = await logOf(() => useCached(cached!, [byArch('arm64')], workDir))
+    const { result: e, log } = await logOf(() => useCached(cached!, [byArch('arm64')], dirs.workDir))
     expect(log).not.toContain('::warning::')
     expect(e?.archs).toEqual(new Set(['arm64']))
     expect(fs.readdirSync(e!.dir)).toEqual(['qemu-aarch64'])
@@ -148,7 +137,7 @@ describe('readers', () => {
     const key = 'e'.repeat(64)
     await storeInCache(emulators(key, ['arm64']), true)
     const shared = path.join(entryDir(key), 'qemu-aarch64')
-    const e = await useCached((await findCached(key))!, 'all', workDir)
+    const e = await useCached((await findCached(key))!, 'all', dirs.workDir)
     const file = path.join(e!.dir, 'qemu-aarch64')
     const checked = sha(file)
     expect(checked).toBe(sha(shared))
@@ -188,12 +177,12 @@ describe('integrity by content', () => {
     fs.renameSync(`${file}.x`, file)
     expect(fs.statSync(file).size).toBe(size)
 
-    const { result: e, log } = await logOf(async () => useCached((await findCached(key))!, [byArch('arm64')], workDir))
+    const { result: e, log } = await logOf(async () => useCached((await findCached(key))!, [byArch('arm64')], dirs.workDir))
     expect(e).toBeUndefined()
     expect(log).toMatch(
       /::warning::the tool cache entry .* is ignored: qemu-aarch64 does not match the SHA-256 recorded when it was stored/
     )
-    expect(fs.readdirSync(workDir)).toEqual([]) // no snapshot left behind
+    expect(fs.readdirSync(dirs.workDir)).toEqual([]) // no snapshot left behind
   })
 
   it("stores each file's SHA-256 at fill time", async () => {
@@ -221,7 +210,7 @@ describe('integrity by content', () => {
     meta.sha256['qemu-aarch64'] = sha(file)
     fs.writeFileSync(metaFile, JSON.stringify(meta))
 
-    const { result: e, log } = await logOf(async () => useCached((await findCached(key))!, 'all', workDir))
+    const { result: e, log } = await logOf(async () => useCached((await findCached(key))!, 'all', dirs.workDir))
     expect(e).toBeUndefined()
     expect(log).toContain(`qemu-aarch64 is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
   })
@@ -283,7 +272,7 @@ describe('writers', () => {
     breakMeta(key)
     expect(await findCached(key)).toBeUndefined()
     await storeInCache(emulators(key, ['arm64']), true)
-    const e = await useCached((await findCached(key))!, 'all', workDir)
+    const e = await useCached((await findCached(key))!, 'all', dirs.workDir)
     expect(e?.archs).toEqual(new Set(['arm64']))
     expect(fs.readdirSync(path.dirname(entryDir(key))).sort()).toEqual([os.arch(), `${os.arch()}.complete`])
   })
