@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, jest } from '@jest/globals'
 import { Registration, createRegistrar, forPost } from '../src/factory.js'
 import type { HostState } from '../src/host/inspect.js'
 import { NotMountedError } from '../src/host/mount.js'
+import { EngineTable, RunnerTable } from '../src/host/table.js'
 import { choose, type RunnerFacts } from '../src/register/choose.js'
 import { DirectRegistrar } from '../src/register/direct.js'
 import { HelperView } from '../src/helper/view.js'
@@ -11,7 +12,7 @@ import { printedNow } from './helpers/output.js'
 
 const hosted: RunnerFacts = { root: false, sudo: true, ownUserNamespace: false, dockerCli: true }
 const options = { timeout: 60, helperImage: 'busybox@sha256:' + 'a'.repeat(64), privilege: 'auto' as const }
-const host = (over: Partial<HostState> = {}): HostState => ({ bootId: 'b00t', ...over }) as HostState
+const host = (over: Partial<HostState> = {}): HostState => ({ bootId: 'b00t', table: new RunnerTable(), ...over }) as HostState
 
 /** What the step printed while `work` ran. */
 const printed = printedNow
@@ -61,7 +62,7 @@ describe("main's registration", () => {
     expect(view).toBeInstanceOf(HelperView)
     const why = 'this runner does not see binfmt_misc and cannot mount it (mount: permission denied)'
     let registrar: Registrar | undefined
-    const said = printed(() => (registrar = r.settle(host({ engine: { view: view!, why, sameKernel: true } }))))
+    const said = printed(() => (registrar = r.settle(host({ table: new EngineTable(view!, why, true) }))))
     expect(said).toContain(`registering through a helper container: ${why}`)
     expect(registrar).toBeInstanceOf(HelperRegistrar)
     expect(registrar?.view).toBe(view)

@@ -138,7 +138,7 @@ export class Registration {
 
   /** The registrar for what the host stage found, said in the log, and told the kernel it writes to. */
   settle(host: HostState): Registrar {
-    if (host.engine) this.choice = throughEngine(this.choice, host.engine.why)
+    if (host.table.where === 'engine') this.choice = throughEngine(this.choice, host.table.why)
     log.info(choiceLine(this.choice))
     if (this.choice.kind === 'container' && !isPinned(this.options.helperImage)) {
       log.warning(

@@ -66,10 +66,10 @@ async function inspect(
   ).catch((err: unknown) => {
     throw registration.notMounted(err)
   })
-  if (h.engine) {
-    log.info(`binfmt_misc is read and written through the engine: ${h.engine.why}`)
+  if (h.table.where === 'engine') {
+    log.info(`binfmt_misc is read and written through the engine: ${h.table.why}`)
     log.info(
-      h.engine.sameKernel ? "the engine runs on this runner's kernel" : 'the engine runs on another kernel than this runner'
+      h.table.sameKernel ? "the engine runs on this runner's kernel" : 'the engine runs on another kernel than this runner'
     )
   }
   if (h.mount.mountedNow) log.info(`mounted binfmt_misc (${h.mount.how}); it stays mounted so the entries outlive the helper`)
@@ -102,12 +102,12 @@ async function check(
 ): Promise<Verified> {
   // with nothing written, the probes just run are still the truth: no need to run them again
   const unchanged = writes.length ? undefined : { results: host.before, entries: host.entries }
-  const v = await verify(prepared.decisions, host.probes, scratchDir, writes, unchanged, host.engine)
+  const v = await verify(prepared.decisions, host.probes, scratchDir, writes, unchanged, host.table)
   for (const x of v) log.info(`${x.platform.platforms[0]}: ${x.ok ? 'ok' : 'FAILED'} (${x.ok ? x.how : x.reason})`)
   const mayBeNative = protectedPlatforms(host)
   const unasked = PLATFORMS.filter(p => !v.some(x => x.platform === p) && !mayBeNative.includes(p))
   // through the engine, only what was asked for is probed there
-  const also = host.engine ? [] : await alsoWorking(unasked, host.probes, scratchDir, unchanged)
+  const also = host.table.where === 'engine' ? [] : await alsoWorking(unasked, host.probes, scratchDir, unchanged, host.table)
   for (const x of also) log.info(`${x.platform.platforms[0]}: ok, not asked for (${x.how})`)
   return { requested: v, also }
 }
@@ -139,7 +139,7 @@ async function report(
   const named = (p: Platform): boolean => inputs.platforms !== 'all' || inputs.named.includes(p)
   reportFailures(verdicts, named)
   if (inputs.summary && process.env.GITHUB_STEP_SUMMARY) {
-    const how = written && (host.engine ? `${written.method}, through the engine` : written.method)
+    const how = written && (host.table.where === 'engine' ? `${written.method}, through the engine` : written.method)
     const alike = written?.fromRunner && outputs.emulated ? ALIKE : undefined
     await writeSummary([...verdicts, ...also], prepared.decisions, host.native, outputs, prepared.emulators, how, alike)
   }

@@ -154,3 +154,6 @@ export function plannedCleanup(
     removed: changes.flatMap(c => (c.op === 'remove' ? (before.get(c.name) ?? []) : []))
   }
 }
+
+/** Main read and wrote the table through the engine. */
+export const savedThroughEngine = (s: Pick<CleanupState, 'engine'>): boolean => s.engine === true

@@ -9,6 +9,7 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import type { Emulators } from '../../src/acquire/source.js'
 import type { HostState } from '../../src/host/inspect.js'
+import { RunnerTable } from '../../src/host/table.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { byArch, type Platform } from '../../src/platform/platforms.js'
 import { register } from '../../src/register/apply.js'
@@ -132,7 +133,12 @@ describe('the register stage', () => {
       from: 'x'
     }
     const interpreter = (p: Platform): string => `/run/setup-qemu/k/qemu-${p.cpu}`
-    const host = { entries: new Map(), native: [byArch('amd64')], undecided: new Map() } as unknown as HostState
+    const host = {
+      entries: new Map(),
+      native: [byArch('amd64')],
+      undecided: new Map(),
+      table: new RunnerTable()
+    } as unknown as HostState
     const decisions = decide({
       requested: [arm64, s390x],
       native: host.native,

@@ -9,6 +9,7 @@ import * as path from 'node:path'
 import type { Engine } from '../../src/engine/engine.js'
 import { HelperContainer } from '../../src/helper/container.js'
 import { HelperView } from '../../src/helper/view.js'
+import { EngineTable } from '../../src/host/table.js'
 import { byArch } from '../../src/platform/platforms.js'
 import { verify } from '../../src/verify/verify.js'
 import { FakeEngine, ok } from '../helpers/engine.js'
@@ -63,7 +64,7 @@ describe('a probe that hangs in the helper', () => {
       'done'
     ].join('\n')
     const docker = new FakeEngine({ runs: [{ exitCode: 0, stdout: look, stderr: '' }] })
-    const through = { view: view(docker), why: 'test', sameKernel: false }
+    const through = new EngineTable(view(docker), 'test', false)
     const [v] = await verify(
       [{ platform: riscv64, action: 'add', reason: 'not registered yet' }],
       new Map([['riscv64', passes]]),

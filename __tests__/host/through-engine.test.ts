@@ -66,7 +66,7 @@ describe('the host stage through the engine', () => {
   it("plans from the engine's table and its probes, and says why it went there", async () => {
     const v = view([{}])
     const h = await inspectHost(path.join(dir, 'p'), [arm64], early(), 'x64', v)
-    expect(h.engine).toMatchObject({ why: 'DOCKER_HOST is tcp://127.0.0.1:2375', sameKernel: false })
+    expect(h.table).toMatchObject({ where: 'engine', why: 'DOCKER_HOST is tcp://127.0.0.1:2375', sameKernel: false })
     expect([...h.entries.keys()]).toEqual(['qemu-aarch64'])
     expect(h.native).toEqual([amd64]) // 386 refused in the engine's container: foreign there
     expect(h.before.get(arm64.arch)).toEqual(ok)

@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import type { CachedEmulators, EmulatorSource, Emulators } from '../../src/acquire/source.js'
 import type { HostState } from '../../src/host/inspect.js'
+import { RunnerTable } from '../../src/host/table.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { byArch, type Platform } from '../../src/platform/platforms.js'
 import { prepare } from '../../src/register/prepare.js'
@@ -50,7 +51,8 @@ const host = (entries: HostState['entries'] = new Map(), before: HostState['befo
   undecided: new Map([['386', 'why']]),
   probes: new Map(),
   bootId: 'b',
-  before
+  before,
+  table: new RunnerTable()
 })
 const inputs = (platforms: Inputs['platforms']): Inputs =>
   ({ platforms, named: platforms === 'all' ? [] : platforms, reset: false }) as unknown as Inputs

@@ -10,6 +10,7 @@ import * as path from 'node:path'
 import { registrationLine } from '../../src/binfmt/entry.js'
 import { BINFMT_MISC, readEntries } from '../../src/binfmt/table.js'
 import type { HostState } from '../../src/host/inspect.js'
+import { RunnerTable } from '../../src/host/table.js'
 import type { Inputs } from '../../src/inputs/inputs.js'
 import { byArch, type Platform } from '../../src/platform/platforms.js'
 import { register } from '../../src/register/apply.js'
@@ -49,7 +50,7 @@ describe('the register stage', () => {
     )
     const entries = await readEntries()
     const interpreter = (p: Platform): string => `/run/setup-qemu/k/qemu-${p.cpu}`
-    const host = { entries, native: [byArch('amd64')], undecided: new Map() } as unknown as HostState
+    const host = { entries, native: [byArch('amd64')], undecided: new Map(), table: new RunnerTable() } as unknown as HostState
     const decisions = decide({
       requested: [arm64],
       native: host.native,

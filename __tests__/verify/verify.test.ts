@@ -1,6 +1,7 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
 import type { EngineView } from '../../src/host/engine-view.js'
+import { EngineTable } from '../../src/host/table.js'
 import { byArch } from '../../src/platform/platforms.js'
 import type { Decision } from '../../src/register/plan.js'
 import type { ChangeResult } from '../../src/register/registrar.js'
@@ -130,13 +131,13 @@ describe('verifying through the engine', () => {
   })
 
   it('a probe that passes in a fresh container proves the F entry', async () => {
-    const engine = { view: viewOf(new Map([['qemu-aarch64', entry]]), true), why: 'test', sameKernel: false }
+    const engine = new EngineTable(viewOf(new Map([['qemu-aarch64', entry]]), true), 'test', false)
     const [v] = await verify(decisions, new Map([['arm64', '/nonexistent']]), '/tmp', added, undefined, engine)
     expect(v).toMatchObject({ ok: true, native: false, how: 'probe in a container without the emulator (F proven)' })
   })
 
   it('an entry gone once the helper exited says to mount binfmt_misc on the engine host', async () => {
-    const engine = { view: viewOf(new Map(), false), why: 'test', sameKernel: false }
+    const engine = new EngineTable(viewOf(new Map(), false), 'test', false)
     const [v] = await verify(decisions, new Map([['arm64', '/nonexistent']]), '/tmp', added, undefined, engine)
     expect(v.ok).toBe(false)
     expect(v.reason).toMatch(

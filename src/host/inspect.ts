@@ -13,6 +13,7 @@ import { probeHost, probesToRun, runsOnCpu, type CpuAnswer, type HostProbes, typ
 import { engineElsewhere } from '../engine/endpoint.js'
 import { nativeVariants } from './cpu.js'
 import type { EngineView } from './engine-view.js'
+import { EngineTable, RunnerTable, type KernelTable } from './table.js'
 import { NotMountedError, ensureMounted, type MountResult } from './mount.js'
 import { noexecMountIn } from '../scratch.js'
 
@@ -31,19 +32,8 @@ export interface HostState {
   before: Map<string, ProbeResult>
   /** the boot id of the kernel whose table this is: every later write must find the same one */
   bootId: string
-  /**
-   * set when the table was read through the engine, not by this process (which cannot read it, or whose
-   * engine is elsewhere): then it is also written, verified and restored through the engine
-   */
-  engine?: ThroughEngine
-}
-
-export interface ThroughEngine {
-  view: EngineView
-  /** why this process did not read the table itself */
-  why: string
-  /** the engine runs on this runner's kernel (same boot id): the runner's own probes count too */
-  sameKernel: boolean
+  /** where binfmt_misc is read, written, verified and restored: the runner's own, or through the engine */
+  table: KernelTable
 }
 
 /** What must never be registered here: what the host runs natively, and what it may. */
@@ -141,7 +131,17 @@ export async function inspectHost(
   const { probes, before } = probed
   if (!(await globallyEnabled())) throw switchedOff()
   const { native, undecided } = await nativenessOf(own, before, entries, probes, true)
-  return { mount, entries, native, variants: await nativeVariants(own), undecided, probes, before, bootId: await bootId() }
+  return {
+    mount,
+    entries,
+    native,
+    variants: await nativeVariants(own),
+    undecided,
+    probes,
+    before,
+    bootId: await bootId(),
+    table: new RunnerTable()
+  }
 }
 
 const keptChanging = (): Error =>
@@ -220,6 +220,6 @@ async function inspectInEngine(
     probes,
     before: look.results,
     bootId: look.bootId,
-    engine: { view, why, sameKernel }
+    table: new EngineTable(view, why, sameKernel)
   }
 }

@@ -6,18 +6,19 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
 import { entryMatches, lineForEntry, type Entry } from '../binfmt/entry.js'
-import { BINFMT_MISC, bootId, readEntries } from '../binfmt/table.js'
+import { BINFMT_MISC, bootId } from '../binfmt/table.js'
 import type { EngineView } from '../host/engine-view.js'
+import { EngineTable, RunnerTable, type KernelTable } from '../host/table.js'
 import { readInputs, type Inputs } from '../inputs/inputs.js'
 import * as log from '../log.js'
 import { PLATFORMS, byArch, type Platform } from '../platform/platforms.js'
 import { fromNodeArch } from '../platform/arch.js'
 import { probeHeader } from '../platform/elf.js'
-import { runProbes, writeProbes } from '../probe/run.js'
+import { writeProbes } from '../probe/run.js'
 import { forPost } from '../factory.js'
 import { guardNative, otherKernel, type Change, type ChangeResult, type Mount } from '../register/registrar.js'
 import { makeScratchDir } from '../scratch.js'
-import { readCleanup, type CleanupState } from '../state.js'
+import { readCleanup, savedThroughEngine, type CleanupState } from '../state.js'
 
 /**
  * What post writes, name by name: remove our entry where one is still there (a later step may have put
@@ -52,13 +53,13 @@ export function cleanupPlan(
  * An F entry comes back by its path, and the file there may not be the one the kernel had open: run
  * the probe of each platform a restored F entry claims, and say so when it fails.
  */
-async function checkRestored(restored: readonly Entry[], engine?: EngineView): Promise<void> {
+async function checkRestored(restored: readonly Entry[], table: KernelTable): Promise<void> {
   const claimed = PLATFORMS.filter(p => restored.some(e => e.enabled && e.flags.includes('F') && entryMatches(e, probeHeader(p))))
   if (claimed.length === 0) return
   const dir = makeScratchDir()
   try {
     const probes = writeProbes(dir, claimed)
-    const results = engine ? (await engine.look(probes)).results : await runProbes(probes)
+    const { results } = await table.probe(probes)
     for (const p of claimed) {
       const r = results.get(p.arch)
       if (r && !r.ok) {
@@ -122,6 +123,13 @@ async function sameKernel(state: CleanupState): Promise<void> {
   }
 }
 
+/** The table main changed: as main did, through the engine when it did, or when a helper's process cannot read the runner's. */
+function tableOf(state: CleanupState, view: EngineView | undefined): KernelTable {
+  const throughEngine =
+    state.registrar === 'container' && (savedThroughEngine(state) || !fs.existsSync(`${BINFMT_MISC}/register`))
+  return throughEngine && view ? new EngineTable(view) : new RunnerTable()
+}
+
 export async function cleanup(): Promise<void> {
   try {
     const state = readCleanup()
@@ -134,13 +142,11 @@ export async function cleanup(): Promise<void> {
       const registrar = forPost(state)
       // the kernel main changed, and no other: a helper refuses another, as the runner does below
       if (state.bootId) registrar.expectKernel(state.bootId)
-      // as main did: through the engine when it did, or when a helper's process cannot read the table
-      const throughEngine = state.registrar === 'container' && (state.engine || !fs.existsSync(`${BINFMT_MISC}/register`))
-      const engine = throughEngine ? registrar.view : undefined
-      if (!engine) await sameKernel(state)
-      const current = engine ? (await engine.look(new Map())).entries : await readEntries()
+      const table = tableOf(state, registrar.view)
+      if (table.where === 'runner') await sameKernel(state)
+      const current = await table.read()
       // through the engine, interpreters are bound from the engine's host, which this process may not see
-      const { changes, mounts } = cleanupPlan(state, current, engine ? () => undefined : fs.existsSync)
+      const { changes, mounts } = cleanupPlan(state, current, file => table.exists(file))
       if (changes.length === 0) {
         log.info('nothing to clean up')
         return
@@ -165,7 +171,7 @@ export async function cleanup(): Promise<void> {
       const restored = results.filter(r => r.change.op === 'add' && r.status === 'ok').map(r => r.change.name)
       await checkRestored(
         state.removed.filter(e => restored.includes(e.name)),
-        engine
+        table
       )
     })
   } catch (err) {

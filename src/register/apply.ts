@@ -3,7 +3,6 @@
  * that stops part-way can still be undone, and a failure says exactly what the table lost.
  */
 import { lineForEntry, isPlainName, type Entry } from '../binfmt/entry.js'
-import { readEntries } from '../binfmt/table.js'
 import { engineEndpoint } from '../engine/endpoint.js'
 import { protectedPlatforms, type HostState } from '../host/inspect.js'
 import type { Inputs } from '../inputs/inputs.js'
@@ -18,12 +17,7 @@ import { NativeFormatError, type ChangeResult, type Registrar } from './registra
 /** The entries that were there before and are gone now (read where the table was read). */
 async function lost(host: HostState): Promise<string> {
   const before = host.entries
-  const now = host.engine
-    ? await host.engine.view.look(new Map()).then(
-        l => l.entries,
-        () => undefined
-      )
-    : await readEntries()
+  const now = await host.table.read().catch(() => undefined)
   if (!now) return ''
   const gone = [...before.keys()].filter(n => !now.has(n))
   return gone.length
@@ -68,7 +62,7 @@ export async function register(
       privilege: inputs.privileged,
       mode: registrar.mode,
       timeout: inputs.timeout,
-      ...(host.engine ? { engine: true } : {})
+      ...(host.table.where === 'engine' ? { engine: true } : {})
     })
   }
   save()
@@ -77,14 +71,11 @@ export async function register(
   // an engine that cannot see this runner's files gets them sent on the helper's stdin instead
   const mounts =
     emulators && adds
-      ? [
-          {
-            host: emulators.dir,
-            target: registrar.interpreterDir(emulators.key, emulators.dir),
-            send: host.engine !== undefined,
-            files: [...emulators.archs].map(arch => emulatorName(byArch(arch)))
-          }
-        ]
+      ? host.table.mountsFor(
+          emulators.dir,
+          registrar.interpreterDir(emulators.key, emulators.dir),
+          [...emulators.archs].map(arch => emulatorName(byArch(arch)))
+        )
       : []
   let results: ChangeResult[]
   try {

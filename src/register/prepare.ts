@@ -63,7 +63,7 @@ export async function prepare(inputs: Inputs, host: HostState, source: EmulatorS
     const wanted = inputs.platforms === 'all' || !first ? 'all' : first.decisions.filter(needsEmulators).map(d => d.platform)
     // the helper image is pulled, and the helper started, while the emulators are fetched; its failure
     // is reported by Register. Through the engine the emulators are sent to it, so it starts then.
-    const helperReady = registrar.prepare(host.engine ? undefined : source.contentKey).catch(() => undefined)
+    const helperReady = registrar.prepare(host.table.where === 'engine' ? undefined : source.contentKey).catch(() => undefined)
     const [e] = await Promise.all([source.acquire(wanted), helperReady])
     log.info(`emulators from ${e.origin}: ${e.from}`)
     log.info(`has: ${[...e.archs].join(', ')}${e.version ? ` (QEMU ${e.version})` : ''}`)
