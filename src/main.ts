@@ -5,6 +5,7 @@
 import * as core from '@actions/core'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
+import { SOURCE_KINDS } from './acquire/index.js'
 import type { ProbesInFlight } from './early.js'
 import { forMain, type Registration } from './factory.js'
 import { handlersOf } from './binfmt/entry.js'
@@ -43,7 +44,7 @@ export async function run(inFlight?: ProbesInFlight): Promise<void> {
 }
 
 function readAndShowInputs(): Inputs {
-  const i = readInputs()
+  const i = readInputs(SOURCE_KINDS)
   log.info(`platforms: ${i.platforms === 'all' ? 'all' : i.platforms.map(p => p.platforms[0]).join(', ')}`)
   log.info(`source: ${i.source}`)
   return i

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from '@jest/globals'
+import { SOURCE_KINDS } from '../../src/acquire/index.js'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE } from '../../src/constants.js'
 import { readInputs, type Inputs } from '../../src/inputs/inputs.js'
 import { byArch } from '../../src/platform/platforms.js'
@@ -75,7 +76,7 @@ describe('readInputs: INPUT_* in, typed inputs out', () => {
     ]
   ])('%s', (_, inputs, expected) => {
     withInputs(inputs)
-    expect(readInputs()).toEqual({ ...defaults, ...expected })
+    expect(readInputs(SOURCE_KINDS)).toEqual({ ...defaults, ...expected })
   })
 })
 
@@ -121,6 +122,6 @@ describe('readInputs: the exact error for a bad value', () => {
     ])
   ])('%j', (inputs, message) => {
     withInputs(inputs)
-    expect(() => readInputs()).toThrow(message)
+    expect(() => readInputs(SOURCE_KINDS)).toThrow(message)
   })
 })

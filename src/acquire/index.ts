@@ -19,10 +19,15 @@ export type SourceKind = keyof typeof SOURCES
 
 export const SOURCE_KINDS = Object.keys(SOURCES) as SourceKind[]
 
-export function createSource(inputs: SourceInputs & { source: SourceKind }, engine: Engine, workDir: string): EmulatorSource {
+export const isSourceKind = (word: string): word is SourceKind => Object.hasOwn(SOURCES, word)
+
+export function createSource(inputs: SourceInputs & { source: string }, engine: Engine, workDir: string): EmulatorSource {
+  // readInputs took it from SOURCE_KINDS
+  if (!isSourceKind(inputs.source)) throw new Error(`there is no source ${inputs.source}`)
+  const source = inputs.source
   // on a hosted runner, whose tool cache starts empty, the source asks the Actions cache first
   const actions = actionsCacheWanted(inputs.cacheImage)
     ? new ActionsCache(workDir, restoreLimit(inputs.timeout), inputs.timeout)
     : undefined
-  return SOURCES[inputs.source].create({ inputs, engine, workDir, actions })
+  return SOURCES[source].create({ inputs, engine, workDir, actions })
 }

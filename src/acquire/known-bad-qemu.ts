@@ -10,7 +10,7 @@
  * one that depends on the guest and has no fix yet.
  */
 import * as log from '../log.js'
-import { SOURCES, type SourceKind } from './index.js'
+import { SOURCES, isSourceKind } from './index.js'
 
 export interface KnownBadQemu {
   /** first affected version, X.Y.Z; absent: every version before `below` */
@@ -55,7 +55,7 @@ export function knownBadFor(version: string | undefined, table: readonly KnownBa
 }
 
 /** What to use instead: the emulators this action pins, for the source in use. */
-export const pinInstead = (source: SourceKind): string => SOURCES[source].pinInstead
+export const pinInstead = (source: string): string => SOURCES[isSourceKind(source) ? source : 'image'].pinInstead
 
 const cite = (rows: readonly KnownBadQemu[]): string => rows.map(r => `${r.reason} (${r.link})`).join('; and ')
 
@@ -65,7 +65,7 @@ const cite = (rows: readonly KnownBadQemu[]): string => rows.map(r => `${r.reaso
  */
 export function knownBadMessages(
   version: string | undefined,
-  source: SourceKind,
+  source: string,
   table: readonly KnownBadQemu[] = KNOWN_BAD_QEMU
 ): { warning?: string; notice?: string } {
   const rows = knownBadFor(version, table)
@@ -84,7 +84,7 @@ export function knownBadMessages(
 }
 
 /** Says, once, what is known to go wrong with these emulators. */
-export function reportKnownBad(version: string | undefined, source: SourceKind): void {
+export function reportKnownBad(version: string | undefined, source: string): void {
   const { warning, notice } = knownBadMessages(version, source)
   if (warning) log.warning(warning, { title: `QEMU ${version}` })
   if (notice) log.notice(notice, { title: `QEMU ${version}` })

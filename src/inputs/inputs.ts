@@ -3,7 +3,6 @@
  * has passed, and every value is checked against an allow-list: inputs are data, never shell text.
  */
 import * as core from '@actions/core'
-import { SOURCE_KINDS, type SourceKind } from '../acquire/index.js'
 import { DEFAULT_HELPER_IMAGE, DEFAULT_IMAGE, Input } from '../constants.js'
 import type { Platform } from '../platform/platforms.js'
 import { InputError, parsePlatformList, validateImage, validateMirror, validateSha256, validateUrl } from './validate.js'
@@ -24,7 +23,8 @@ export interface Inputs {
   cleanup: boolean
   privileged: Privilege
   registerFrom: RegisterFrom
-  source: SourceKind
+  /** one of the sources the caller named (acquire/index.ts: SOURCE_KINDS) */
+  source: string
   /** empty: the known release for this host */
   downloadUrl: string
   /** lower-case hex, or empty */
@@ -79,7 +79,8 @@ function seconds(name: string, fallback: number): number {
   return Number(v)
 }
 
-export function readInputs(): Inputs {
+/** The inputs, checked; `sources` are the words `source` may be (the acquire stage's table). */
+export function readInputs(sources: readonly string[]): Inputs {
   const platforms = parsePlatformList(text(Input.Platforms, { multiline: true }))
   return {
     platforms: platforms.all ? 'all' : platforms.named,
@@ -91,7 +92,7 @@ export function readInputs(): Inputs {
     cleanup: bool(Input.Cleanup),
     privileged: oneOf<Privilege>(Input.Privileged, ['auto', 'true', 'false'], 'auto'),
     registerFrom: oneOf<RegisterFrom>(Input.RegisterFrom, ['auto', 'runner', 'container'], 'auto'),
-    source: oneOf<SourceKind>(Input.Source, SOURCE_KINDS, 'image'),
+    source: oneOf(Input.Source, sources, 'image'),
     downloadUrl: validateUrl(Input.DownloadUrl, text(Input.DownloadUrl)),
     downloadSha256: validateSha256(Input.DownloadSha256, text(Input.DownloadSha256)),
     timeout: seconds(Input.Timeout, 600),

@@ -5,6 +5,7 @@
  */
 import * as core from '@actions/core'
 import * as fs from 'node:fs'
+import { SOURCE_KINDS } from '../acquire/index.js'
 import { entryMatches, lineForEntry, type Entry } from '../binfmt/entry.js'
 import { BINFMT_MISC, bootId } from '../binfmt/table.js'
 import type { EngineView } from '../host/engine-view.js'
@@ -135,7 +136,7 @@ export async function cleanup(): Promise<void> {
     const state = readCleanup()
     if (!state) return
     // the state is only main's own when the inputs still say so
-    const inputs = readInputs()
+    const inputs = readInputs(SOURCE_KINDS)
     if (!inputs.cleanup) return
     if (differs(state, inputs)) throw new Error(mismatch(state, inputs))
     await core.group('Cleanup', async () => {
