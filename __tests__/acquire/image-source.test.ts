@@ -302,6 +302,24 @@ describe('on a hosted runner, the Actions cache', () => {
     expect([...(kept?.archs ?? [])]).toEqual(['arm64'])
   })
 
+  it('that holds the blobs of an image on Docker Hub is used without asking the engine for its mirrors', async () => {
+    const a = actions(await storeOf())
+    const calls: string[] = []
+    const engine = Object.assign(new Docker(5, '/nonexistent/docker'), {
+      call: async (args: readonly string[]) => (
+        calls.push(args.join(' ')),
+        { exitCode: 0, stdout: '["https://m.example"]', stderr: '' }
+      )
+    })
+    const e = await new ImageSource(
+      `docker.io/tonistiigi/binfmt:qemu-v1@${DIGEST}`,
+      engine,
+      options({ actions: a.cache })
+    ).acquire('all')
+    expect(e.origin).toBe('Actions cache')
+    expect(calls).toEqual([])
+  })
+
   it('that lacks the entry gets the blobs this run fetched, for post to save', async () => {
     const a = actions()
     await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')

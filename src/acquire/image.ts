@@ -116,7 +116,9 @@ export class ImageSource extends FetchingSource<ImageOptions> {
   /** The emulators over the registry API, by the pinned digest; the engine's pull when the registry cannot be used so. */
   private async fromRegistry(pin: string, keep: 'all' | readonly Platform[]): Promise<Fetched | { ready: Emulators }> {
     const ref = digestOf(this.from) ? this.from : `${this.from}@sha256:${pin}`
-    const through = await this.engineMirrors(ref)
+    // a warm hosted job takes the Actions cache's entry and asks no registry: the engine need not be asked either
+    const restored = await this.opts.actions?.restore('image', pin)
+    const through = restored ? [] : await this.engineMirrors(ref)
     if (through.length > 0) {
       log.info(
         `the Docker engine pulls Docker Hub's images through its registry mirrors (${through.join(', ')}), so it pulls ` +
