@@ -11,14 +11,11 @@ import * as log from '../log.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { MAX_ENTRY_BYTES } from './actions-cache/keys.js'
 import { emulatorFor } from './emulators.js'
-import type { Platform } from '../platform/platforms.js'
+import { emulatorName, type Platform } from '../platform/platforms.js'
 import type { RegistryClient } from './registry/index.js'
 
 /** What the image source needs of a registry client. */
 export type ImageRegistry = Pick<RegistryClient, 'resolve' | 'pull' | 'close'>
-
-/** The image's emulators: `/usr/bin/qemu-<cpu>`, `-static` allowed, and nothing else. */
-export const isEmulatorMember = (member: string): boolean => emulatorMembers('all')(member)
 
 /** The image's emulators for those platforms (or all of them): which members a pull takes. */
 export const emulatorMembers =
@@ -53,13 +50,16 @@ export async function pullEmulators(
   registry: ImageRegistry,
   workDir: string,
   actions?: ActionsCache,
-  wanted: (member: string) => boolean = isEmulatorMember
+  platforms: 'all' | readonly Platform[] = 'all'
 ): Promise<Pulled> {
+  const wanted = emulatorMembers(platforms)
+  // every platform's own name found in the last layer: nothing after it can be better
+  const enough = platforms === 'all' ? undefined : platforms.map(p => `usr/bin/${emulatorName(p)}`)
   const restored = await actions?.restore('image', pin)
   if (restored) {
     const out = await fs.mkdtemp(path.join(workDir, 'image-'))
     try {
-      await registry.pull(ref, { wanted, dir: out, maxBytes: MAX_ENTRY_BYTES, store: restored, offline: true })
+      await registry.pull(ref, { wanted, enough, dir: out, maxBytes: MAX_ENTRY_BYTES, store: restored, offline: true })
       log.info(`the image's blobs came from the Actions cache, each matching its digest from sha256:${pin} down`)
       return { dir: await emulatorsOf(out), via: 'Actions cache' }
     } catch (err) {
@@ -72,7 +72,7 @@ export async function pullEmulators(
   const store = await actions?.keepDir()
   const out = await fs.mkdtemp(path.join(workDir, 'image-'))
   try {
-    const r = await registry.pull(ref, { wanted, dir: out, maxBytes: MAX_ENTRY_BYTES, store })
+    const r = await registry.pull(ref, { wanted, enough, dir: out, maxBytes: MAX_ENTRY_BYTES, store })
     log.info(`fetched ${ref} from ${r.from === 'mirror' ? 'the mirror' : 'its registry'}, every blob matching its digest`)
     if (store) actions?.keep(store)
     return { dir: await emulatorsOf(out), via: r.from === 'mirror' ? 'mirror' : 'registry' }

@@ -14,7 +14,7 @@ import type { Platform } from '../platform/platforms.js'
 import { findCached, useCached } from './tool-cache/read.js'
 import { hostPlatform } from '../platform/host.js'
 import { FetchingSource, type FetchingOptions, type Fetched } from './fetching.js'
-import { emulatorMembers, pullEmulators, type ImageRegistry } from './image-pull.js'
+import { pullEmulators, type ImageRegistry } from './image-pull.js'
 import { IntegrityError, RegistryClient, RegistryError, parseReference } from './registry/index.js'
 import { DOCKER_HUB } from './registry/reference.js'
 import type { Emulators, SourceEntry } from './source.js'
@@ -128,7 +128,7 @@ export class ImageSource extends FetchingSource<ImageOptions> {
     }
     const registry = this.registry()
     try {
-      const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions, emulatorMembers(keep))
+      const pulled = await pullEmulators(ref, pin, registry, this.opts.workDir, this.opts.actions, keep)
       const origin = pulled.via === 'Actions cache' ? 'Actions cache' : 'image'
       return { dir: pulled.dir, key: pin, origin, complete: keep === 'all' }
     } catch (err) {

@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as path from 'node:path'
+import { gzipSync } from 'node:zlib'
 import { RegistryError } from '../../../src/acquire/registry/errors.js'
 import { LayerExtractor, memberPath } from '../../../src/acquire/registry/layers.js'
 import { tar, tarGz, type Member } from './tarball.js'
@@ -17,16 +18,16 @@ const tmp = tempDirs('sq-layers')
 const qemu = (member: string): boolean => /^usr\/bin\/qemu-[a-z0-9_]+$/.test(member)
 
 /** Lays the layers one over the other into a fresh directory inside a fresh parent. */
-async function extract(layers: Buffer[], opts: { wanted?: (m: string) => boolean; maxBytes?: number } = {}) {
+async function extract(layers: Buffer[], opts: { wanted?: (m: string) => boolean; maxBytes?: number; enough?: string[] } = {}) {
   const root = tmp('root')
   const dir = path.join(root, 'out')
   fs.mkdirSync(dir)
   const debug: string[] = []
-  const x = new LayerExtractor(dir, opts.wanted ?? qemu, opts.maxBytes ?? 1 << 20, m => debug.push(m))
+  const x = new LayerExtractor(dir, opts.wanted ?? qemu, opts.maxBytes ?? 1 << 20, m => debug.push(m), opts.enough)
   for (const [i, layer] of layers.entries()) {
     const file = path.join(root, `layer-${i}`)
     fs.writeFileSync(file, layer)
-    await x.add(file, `layer ${i}`)
+    await x.add(file, `layer ${i}`, i === layers.length - 1)
     fs.rmSync(file)
   }
   return { root, dir, files: x.result(), debug, extractor: x }
@@ -244,5 +245,50 @@ describe('layers over layers', () => {
     ])
     expect(files.map(f => f.path)).toEqual(['usr/bin/qemu-arm'])
     expect(fs.readdirSync(outside)).toEqual([])
+  })
+})
+
+describe('a pull that names the files it needs', () => {
+  const aarch64 = 'usr/bin/qemu-aarch64'
+  const sha = (body: string): string => createHash('sha256').update(body).digest('hex')
+  /** the wanted file, then a member the archive breaks off in */
+  const cutAfter = (body: string): Buffer => {
+    const whole = tar([
+      { name: aarch64, body },
+      { name: 'usr/bin/qemu-arm', body: 'a'.repeat(64 * 1024) }
+    ])
+    return whole.subarray(0, 512 * 2 + 512 * 20)
+  }
+
+  it('stops reading the last layer once it gave them all: what follows is not needed', async () => {
+    const body = 'b'.repeat(4096)
+    const { files, debug } = await extract([gzipSync(cutAfter(body))], { enough: [aarch64] })
+    expect(files.map(f => [f.path, f.sha256])).toEqual([[aarch64, sha(body)]])
+    expect(debug).toContain('layer 0 gave every file needed: the rest of it is not read')
+    // the same layer, read to its end, fails where it breaks off
+    await expect(extract([gzipSync(cutAfter(body))])).rejects.toThrow(RegistryError)
+  })
+
+  it('reads to its end a layer that another follows, and one that never gives them all', async () => {
+    await expect(extract([cutAfter('low'), tar([])], { enough: [aarch64] })).rejects.toThrow(RegistryError)
+    await expect(extract([cutAfter('x')], { enough: [aarch64, 'usr/bin/qemu-s390x'] })).rejects.toThrow(RegistryError)
+  })
+
+  it('takes the first member of a path it needs in the last layer, where a whole read takes the last', async () => {
+    const twice = tar([
+      { name: aarch64, body: 'first' },
+      { name: aarch64, body: 'second' }
+    ])
+    const named = await extract([twice], { enough: [aarch64] })
+    expect(fs.readFileSync(path.join(named.dir, aarch64), 'utf8')).toBe('first')
+    const whole = await extract([twice])
+    expect(fs.readFileSync(path.join(whole.dir, aarch64), 'utf8')).toBe('second')
+  })
+
+  it('still lets the last layer take away what a lower one gave', async () => {
+    const { files } = await extract([tar([{ name: aarch64, body: 'low' }]), tar([{ name: 'usr/bin/.wh.qemu-aarch64' }])], {
+      enough: [aarch64]
+    })
+    expect(files).toEqual([])
   })
 })

@@ -71,9 +71,9 @@ export async function fetchImage(p: Pull, via: 'source' | 'mirror'): Promise<Omi
   if (total > p.opts.maxBytes)
     throw new RegistryError('unsupported', `the image's layers are ${total} bytes, more than the ${p.opts.maxBytes} allowed`)
   const files = await Promise.all(layers.map(l => layer(p, l)))
-  const extractor = new LayerExtractor(p.opts.dir, p.opts.wanted, p.opts.maxBytes, message => p.log.debug(message))
+  const extractor = new LayerExtractor(p.opts.dir, p.opts.wanted, p.opts.maxBytes, message => p.log.debug(message), p.opts.enough)
   try {
-    for (const [i, file] of files.entries()) await extractor.add(file, `the layer ${layers[i].digest}`)
+    for (const [i, file] of files.entries()) await extractor.add(file, `the layer ${layers[i].digest}`, i === files.length - 1)
   } catch (err) {
     await extractor.discard()
     throw err

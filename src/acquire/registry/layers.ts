@@ -9,6 +9,11 @@
  * - whiteouts (`.wh.<name>`, `.wh..wh..opq`) remove what lower layers gave, so the result is the
  *   image's file system as far as the wanted files go;
  * - at most maxBytes of files in all.
+ *
+ * A pull that names the files it needs (`enough`) stops reading the last layer once that layer has given
+ * every one of them: nothing after them in it can take a file away (a whiteout or a link hides only what
+ * lower layers gave), so only a second member of the same path, which image builders never write, goes
+ * unseen. The layer's digest was checked before it is read, so what is taken is still what the pin names.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
@@ -69,7 +74,9 @@ export class LayerExtractor {
     private readonly dir: string,
     private readonly wanted: (member: string) => boolean,
     private readonly maxBytes: number,
-    private readonly debug: Debug
+    private readonly debug: Debug,
+    /** member paths that, once the last layer has given them all, make the rest of it unneeded */
+    private readonly enough: readonly string[] = []
   ) {}
 
   /** The files taken so far, by path. */
@@ -77,22 +84,25 @@ export class LayerExtractor {
     return [...this.files.values()].map(f => f.out).sort((a, b) => a.path.localeCompare(b.path))
   }
 
-  /** Applies one layer (a tar file, gzip-compressed or not) over the ones before it. */
-  async add(blob: string, what: string): Promise<void> {
+  /** Applies one layer (a tar file, gzip-compressed or not) over the ones before it; `last` when no layer follows. */
+  async add(blob: string, what: string, last = false): Promise<void> {
     const { Parser } = await import('tar')
     this.layer++
     let chain = Promise.resolve()
     let failed: unknown
     const open = new Set<ReadEntry>()
+    const stop = new AbortController()
     const onReadEntry = (entry: ReadEntry): void => {
-      const step = this.plan(entry)
+      const step = stop.signal.aborted ? undefined : this.plan(entry)
       // only a write reads the entry's data; everything else lets the parser go on at once
       if (!step?.reads) entry.resume()
       else open.add(entry)
       chain = chain.then(async () => {
         try {
           if (failed) throw failed
+          if (stop.signal.aborted) return
           await step?.run()
+          if (last && step && this.hasEnough()) stop.abort()
         } catch (err) {
           failed ??= err
           entry.resume()
@@ -105,15 +115,28 @@ export class LayerExtractor {
       // zlib's own stream inflates on a worker thread, while this one parses and writes (tar's inflates here)
       const parser = new Parser({ strict: true, onReadEntry })
       const source = createReadStream(blob, { highWaterMark: CHUNK })
-      await ((await gzipped(blob)) ? pipeline(source, createGunzip({ chunkSize: CHUNK }), parser) : pipeline(source, parser))
+      const signal = stop.signal
+      await ((await gzipped(blob))
+        ? pipeline(source, createGunzip({ chunkSize: CHUNK }), parser, { signal })
+        : pipeline(source, parser, { signal }))
     } catch (err) {
-      failed ??= err
+      if (!stop.signal.aborted) failed ??= err
       // an archive that breaks off leaves its last entry unfinished: end it, so its write fails
-      for (const entry of open) entry.destroy()
+      for (const entry of open) if (entry.remain > 0) entry.destroy()
     }
     await chain
+    // what follows the files needed is not read, or, when the archive broke off there, not needed
+    if (last && this.hasEnough()) {
+      this.debug(`${what} gave every file needed: the rest of it is not read`)
+      return
+    }
     if (failed instanceof RegistryError) throw failed
     if (failed) throw new RegistryError('unsupported', `could not extract ${what}: ${shown((failed as Error).message)}`)
+  }
+
+  /** Whether the layer being read has given every file in `enough`. */
+  private hasEnough(): boolean {
+    return this.enough.length > 0 && this.enough.every(p => this.files.get(p)?.layer === this.layer)
   }
 
   /** Removes every file taken (the pull failed). */

@@ -30,6 +30,11 @@ export interface PullOptions {
   platform?: string
   /** which member paths to take (`usr/bin/qemu-aarch64`: relative, no leading `/` or `./`) */
   wanted: (member: string) => boolean
+  /**
+   * member paths that are all that is needed: once the last layer has given every one, the rest of it
+   * is not read (a second member of one path, which image builders never write, would not be seen)
+   */
+  enough?: readonly string[]
   /** where they are written, by member path; created if missing */
   dir: string
   /** the most bytes the layers may have, and the most the files taken may have */
