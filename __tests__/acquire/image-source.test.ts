@@ -65,7 +65,7 @@ const client = (): RegistryClient =>
   new RegistryClient({
     timeout: 20,
     retries: { attempts: 1 },
-    log: { info: m => void (output.text += `client: ${m}\n`), debug: () => undefined }
+    log: { info: m => void (output.text += `client: ${m}\n`), debug: m => void (output.text += `client debug: ${m}\n`) }
   })
 const options = (extra: Partial<ImageOptions> = {}): ImageOptions => ({
   useCache: true,
@@ -297,6 +297,8 @@ describe('on a hosted runner, the Actions cache', () => {
     const a = actions(await storeOf())
     const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire([arm64])
     expect(Object.keys(files(e.dir))).toEqual(['qemu-aarch64'])
+    // its layer is read only as far as qemu-aarch64; the one above it, whole
+    expect(output.text.match(/client debug: the layer \S+ gave every file needed: the rest of it is not read/g)).toHaveLength(1)
     const kept = await findCached(PIN)
     expect(kept?.complete).toBe(false)
     expect([...(kept?.archs ?? [])]).toEqual(['arm64'])

@@ -53,7 +53,7 @@ export async function pullEmulators(
   platforms: 'all' | readonly Platform[] = 'all'
 ): Promise<Pulled> {
   const wanted = emulatorMembers(platforms)
-  // every platform's own name found in the last layer: nothing after it can be better
+  // each platform's own name: once a layer gave them all, nothing later in it can be better
   const enough = platforms === 'all' ? undefined : platforms.map(p => `usr/bin/${emulatorName(p)}`)
   const restored = await actions?.restore('image', pin)
   if (restored) {

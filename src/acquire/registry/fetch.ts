@@ -73,7 +73,7 @@ export async function fetchImage(p: Pull, via: 'source' | 'mirror'): Promise<Omi
   const files = await Promise.all(layers.map(l => layer(p, l)))
   const extractor = new LayerExtractor(p.opts.dir, p.opts.wanted, p.opts.maxBytes, message => p.log.debug(message), p.opts.enough)
   try {
-    for (const [i, file] of files.entries()) await extractor.add(file, `the layer ${layers[i].digest}`, i === files.length - 1)
+    for (const [i, file] of files.entries()) await extractor.add(file, `the layer ${layers[i].digest}`)
   } catch (err) {
     await extractor.discard()
     throw err

@@ -10,10 +10,11 @@
  *   image's file system as far as the wanted files go;
  * - at most maxBytes of files in all.
  *
- * A pull that names the files it needs (`enough`) stops reading the last layer once that layer has given
- * every one of them: nothing after them in it can take a file away (a whiteout or a link hides only what
- * lower layers gave), so only a second member of the same path, which image builders never write, goes
- * unseen. The layer's digest was checked before it is read, so what is taken is still what the pin names.
+ * A pull that names the files it needs (`enough`) stops reading a layer once that layer has given every
+ * one of them. The layers above it are still read whole, so what they replace or remove still goes; what
+ * goes unseen is only what the rest of that one layer might do after them (name one of them again, or
+ * make its directory a link), which image builders never write. Each layer's digest was checked before
+ * it is read, so what is taken is still what the pin names.
  */
 import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
@@ -75,7 +76,7 @@ export class LayerExtractor {
     private readonly wanted: (member: string) => boolean,
     private readonly maxBytes: number,
     private readonly debug: Debug,
-    /** member paths that, once the last layer has given them all, make the rest of it unneeded */
+    /** member paths that, once a layer has given them all, make the rest of that layer unneeded */
     private readonly enough: readonly string[] = []
   ) {}
 
@@ -84,8 +85,8 @@ export class LayerExtractor {
     return [...this.files.values()].map(f => f.out).sort((a, b) => a.path.localeCompare(b.path))
   }
 
-  /** Applies one layer (a tar file, gzip-compressed or not) over the ones before it; `last` when no layer follows. */
-  async add(blob: string, what: string, last = false): Promise<void> {
+  /** Applies one layer (a tar file, gzip-compressed or not) over the ones before it. */
+  async add(blob: string, what: string): Promise<void> {
     const { Parser } = await import('tar')
     this.layer++
     let chain = Promise.resolve()
@@ -102,7 +103,7 @@ export class LayerExtractor {
           if (failed) throw failed
           if (stop.signal.aborted) return
           await step?.run()
-          if (last && step && this.hasEnough()) stop.abort()
+          if (step && this.hasEnough()) stop.abort()
         } catch (err) {
           failed ??= err
           entry.resume()
@@ -126,7 +127,7 @@ export class LayerExtractor {
     }
     await chain
     // what follows the files needed is not read, or, when the archive broke off there, not needed
-    if (last && this.hasEnough()) {
+    if (this.hasEnough()) {
       this.debug(`${what} gave every file needed: the rest of it is not read`)
       return
     }

@@ -31,8 +31,8 @@ export interface PullOptions {
   /** which member paths to take (`usr/bin/qemu-aarch64`: relative, no leading `/` or `./`) */
   wanted: (member: string) => boolean
   /**
-   * member paths that are all that is needed: once the last layer has given every one, the rest of it
-   * is not read (a second member of one path, which image builders never write, would not be seen)
+   * member paths that are all that is needed: once a layer has given every one, the rest of that layer is
+   * not read (the layers above it are; see LayerExtractor)
    */
   enough?: readonly string[]
   /** where they are written, by member path; created if missing */
