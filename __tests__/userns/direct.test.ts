@@ -23,6 +23,8 @@ import { DirectRegistrar, SudoWrites } from '../../src/register/direct.js'
 import { decide } from '../../src/register/plan.js'
 import { checkCleanup } from '../../src/state.js'
 import { verify } from '../../src/verify/verify.js'
+import { chrootedProbes } from '../../src/probe/chroot.js'
+import { writeProbes } from '../../src/probe/run.js'
 import { printedBy } from '../helpers/output.js'
 
 const E2E = process.env.E2E ?? '/tmp/setup-qemu-e2e'
@@ -173,5 +175,21 @@ describe('registering from the runner itself, through sudo', () => {
     const results = await r.apply([{ op: 'remove', name: 'qemu-aarch64' }], [])
     expect(results.map(x => x.status)).toEqual(['gone'])
     expect([...(await readEntries()).keys()]).toEqual([])
+  })
+})
+
+describe('probes chrooted into an empty directory', () => {
+  it('run at once, each with its own answer: an F entry runs there, one without F cannot find its emulator', async () => {
+    fs.writeFileSync(path.join(BINFMT_MISC, 'register'), registrationLine(arm64, interpreter(arm64)))
+    fs.writeFileSync(path.join(BINFMT_MISC, 'register'), registrationLine(s390x, interpreter(s390x), ''))
+    const probes = writeProbes(path.join(work, 'probes'), [arm64, s390x])
+    const scratch = fs.mkdtempSync(path.join(work, 'scratch-'))
+    const results = await chrootedProbes(probes, scratch)
+    expect(Object.fromEntries(results ?? [])).toEqual({
+      arm64: { ok: true },
+      s390x: { ok: false, error: 'interpreter missing', detail: 'the registered interpreter does not exist here' }
+    })
+    // nothing is left of the directory they ran in
+    expect(fs.readdirSync(scratch)).toEqual([])
   })
 })

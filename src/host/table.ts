@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs'
 import type { Mount } from '../binfmt/change.js'
 import type { Entry } from '../binfmt/entry.js'
 import { readEntries } from '../binfmt/table.js'
-import { chrootedProbe } from '../probe/chroot.js'
+import { chrootedProbes } from '../probe/chroot.js'
 import { runProbe, runProbes, type ProbeResult } from '../probe/run.js'
 import type { EngineView } from './engine-view.js'
 
@@ -31,8 +31,11 @@ export interface KernelTable {
   onRunner(paths: ReadonlyMap<string, string>): Promise<Map<string, ProbeResult> | undefined>
   /** One probe asked again by itself, where a batch's answer may be ambiguous. */
   again(file: string, batch: ProbeResult): Promise<ProbeResult>
-  /** A probe chrooted into an empty directory; undefined when that cannot be done (or need not be). */
-  chrooted(file: string, scratchDir: string): Promise<ProbeResult | undefined>
+  /**
+   * Probes (paths by arch) chrooted into a directory that holds nothing else; undefined when that cannot
+   * be done (or need not be), and no result for a probe whose chroot could not be made.
+   */
+  chrooted(paths: ReadonlyMap<string, string>, scratchDir: string): Promise<Map<string, ProbeResult> | undefined>
   /** Whether a path exists where the table's programs run (undefined: it may; the engine will say). */
   exists(file: string): boolean | undefined
   /** The emulators' directory as the registrar must show it: bound, or sent where the engine cannot see it. */
@@ -62,8 +65,8 @@ export class RunnerTable implements KernelTable {
     return batch.error === 'interpreter missing' ? runProbe(file) : Promise.resolve(batch)
   }
 
-  chrooted(file: string, scratchDir: string): Promise<ProbeResult | undefined> {
-    return chrootedProbe(file, scratchDir)
+  chrooted(paths: ReadonlyMap<string, string>, scratchDir: string): Promise<Map<string, ProbeResult> | undefined> {
+    return chrootedProbes(paths, scratchDir)
   }
 
   exists(file: string): boolean {

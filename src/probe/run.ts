@@ -99,23 +99,39 @@ export function fromStatus(status: number): ProbeResult {
   return { ok: false, error: 'wrong exit code', detail: `exit code ${status}, expected ${PROBE_EXIT_CODE}` }
 }
 
+/**
+ * Runs tool with argv, a shell that starts probes at once and prints `<status> <name>` as each ends; the
+ * statuses by arch, names giving each name's arch. A probe that printed nothing did not end in time.
+ */
+export async function statusLines(
+  tool: string,
+  argv: readonly string[],
+  names: ReadonlyMap<string, string>,
+  limitMs = PROBE_TIMEOUT_MS
+): Promise<Map<string, number>> {
+  const statuses = new Map<string, number>()
+  const { out } = await inGroup(tool, argv, 'pipe', limitMs)
+  for (const line of out.split('\n')) {
+    const space = line.indexOf(' ')
+    const arch = names.get(line.slice(space + 1))
+    if (space > 0 && arch) statuses.set(arch, Number(line.slice(0, space)))
+  }
+  return statuses
+}
+
 /** Runs every probe at once; they are tiny and independent. One that does not exit in time is killed. */
 export async function runProbes(
   paths: ReadonlyMap<string, string>,
   limitMs = PROBE_TIMEOUT_MS
 ): Promise<Map<string, ProbeResult>> {
   const byPath = new Map([...paths].map(([arch, file]) => [file, arch]))
-  const results = new Map<string, ProbeResult>()
-  const { out } = await inGroup('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], 'pipe', limitMs)
-  for (const line of out.split('\n')) {
-    const space = line.indexOf(' ')
-    const arch = byPath.get(line.slice(space + 1))
-    if (space > 0 && arch) results.set(arch, fromStatus(Number(line.slice(0, space))))
-  }
-  for (const arch of paths.keys()) {
-    if (!results.has(arch)) results.set(arch, timedOut(limitMs))
-  }
-  return results
+  const statuses = await statusLines('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], byPath, limitMs)
+  return new Map(
+    [...paths.keys()].map(arch => {
+      const status = statuses.get(arch)
+      return [arch, status === undefined ? timedOut(limitMs) : fromStatus(status)]
+    })
+  )
 }
 
 /**

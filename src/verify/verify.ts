@@ -43,18 +43,47 @@ const visible = (file: string): Promise<boolean> =>
 
 const NOT_RUN: ProbeResult = { ok: false, error: 'exec failed', detail: 'the probe did not run' }
 
-/** One platform's verdict from its probe where the table is, and (on the engine's shared kernel) on the runner. */
-async function verdictFor(
+/** What is known of one platform once its probe ran where the table is. */
+interface Seen {
+  platform: Platform
+  first: ProbeResult
+  own?: Entry
+  handler?: Entry
+  /** the runner's own probe, where the table is the engine's on the runner's kernel */
+  onRunner?: ProbeResult
+  /** the handler's emulator can be seen from here, so a chrooted probe can show F */
+  visible: boolean
+}
+
+async function seenOf(
   p: Platform,
-  probe: string,
   first: ProbeResult,
   entries: ReadonlyMap<string, Entry>,
-  table: KernelTable,
-  scratchDir: string,
   onRunner?: ProbeResult
-): Promise<Verdict> {
+): Promise<Seen> {
   const own = entries.get(entryName(p))
   const handler = own?.enabled ? own : handlersOf(p, entries)[0]
+  return { platform: p, first, own, handler, onRunner, visible: handler ? await visible(handler.interpreter) : false }
+}
+
+/** Whether a verdict waits for a probe chrooted into an empty directory: F on the runner's table, with the emulator in sight. */
+const wantsChroot = (s: Seen, table: KernelTable): boolean =>
+  table.where === 'runner' && s.first.ok && s.handler?.flags.includes('F') === true && s.visible
+
+/** The chrooted probes the verdicts wait for, run all at once; undefined when no chroot can be done here. */
+async function chrootsFor(
+  seen: readonly Seen[],
+  probes: ReadonlyMap<string, string>,
+  table: KernelTable,
+  scratchDir: string
+): Promise<ReadonlyMap<string, ProbeResult> | undefined> {
+  const paths = new Map(seen.filter(s => wantsChroot(s, table)).map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
+  return paths.size > 0 ? table.chrooted(paths, scratchDir) : new Map()
+}
+
+/** One platform's verdict from its probe where the table is, (on the engine's shared kernel) on the runner, and chrooted. */
+function verdictFor(s: Seen, table: KernelTable, chroots: ReadonlyMap<string, ProbeResult> | undefined): Verdict {
+  const { platform: p, first, handler, own, onRunner } = s
   const at = table.where === 'engine' ? 'probe in a container' : 'probe on the host'
   const failed = (how: string, reason: string): Verdict => ({ platform: p, native: false, ok: false, how, reason })
   const works = (how: string): Verdict => ({ platform: p, native: false, ok: true, how })
@@ -69,8 +98,8 @@ async function verdictFor(
       `handler without F: ${handler.name} works on the host only; containers and BuildKit cannot open ${handler.interpreter}${WITHOUT_F}`
     )
   }
-  if (!(await visible(handler.interpreter))) return works('host probe, emulator path not on host (F proven)')
-  const chrooted = await table.chrooted(probe, scratchDir)
+  if (!s.visible) return works('host probe, emulator path not on host (F proven)')
+  const chrooted = chroots?.get(p.arch)
   // not root and no sudo: the kernel shows F, which is what the chrooted run would have shown
   if (!chrooted) return works('host probe; F flag set (no chroot here to run it in an empty root)')
   if (chrooted.ok) return works('host probe + probe chrooted into an empty directory')
@@ -92,23 +121,28 @@ export async function verify(
   /** where the table is: verify there, and on the runner too where it shares the kernel */
   table: KernelTable = new RunnerTable()
 ): Promise<Verdict[]> {
-  const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform.arch)
-  const paths = new Map(probed.map(arch => [arch, probes.get(arch) ?? '']))
+  const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform)
+  const paths = new Map(probed.map(p => [p.arch, probes.get(p.arch) ?? '']))
   const [seen, onRunner] = await Promise.all([unchanged ?? table.probe(paths), table.onRunner(paths)])
   // through the engine the table is read by a later container than the one that wrote it
   const errors = writeErrors(writes, seen.entries, table.where === 'engine')
-  return Promise.all(
-    decisions.map(async (d): Promise<Verdict> => {
-      if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
-      if (d.action === 'unavailable')
-        return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
-      const file = probes.get(d.platform.arch) ?? ''
-      const first = await table.again(file, seen.results.get(d.platform.arch) ?? NOT_RUN)
-      const v = await verdictFor(d.platform, file, first, seen.entries, table, scratchDir, onRunner?.get(d.platform.arch))
-      const error = errors.get(d.platform.arch)
-      return !v.ok && error ? { ...v, reason: error } : v
+  const known = await Promise.all(
+    probed.map(async p => {
+      const first = await table.again(probes.get(p.arch) ?? '', seen.results.get(p.arch) ?? NOT_RUN)
+      return seenOf(p, first, seen.entries, onRunner?.get(p.arch))
     })
   )
+  const chroots = await chrootsFor(known, probes, table, scratchDir)
+  const byArch = new Map(known.map(s => [s.platform.arch, s]))
+  return decisions.map((d): Verdict => {
+    if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
+    const s = byArch.get(d.platform.arch)
+    if (d.action === 'unavailable' || !s)
+      return { platform: d.platform, native: false, ok: false, how: 'not registered', reason: d.reason }
+    const v = verdictFor(s, table, chroots)
+    const error = errors.get(d.platform.arch)
+    return !v.ok && error ? { ...v, reason: error } : v
+  })
 }
 
 /**
@@ -126,12 +160,14 @@ export async function alsoWorking(
   const claimed = candidates.filter(p => handlersOf(p, entries).length > 0)
   const paths = new Map(claimed.map(p => [p.arch, probes.get(p.arch) ?? '']))
   const results = unchanged?.results ?? (await table.probe(paths)).results
-  const verdicts = await Promise.all(
+  const known = await Promise.all(
     claimed.flatMap(p => {
       const first = results.get(p.arch)
-      return first?.ok ? [verdictFor(p, probes.get(p.arch) ?? '', first, entries, table, scratchDir)] : []
+      return first?.ok ? [seenOf(p, first, entries)] : []
     })
   )
+  const chroots = await chrootsFor(known, probes, table, scratchDir)
+  const verdicts = known.map(s => verdictFor(s, table, chroots))
   return verdicts
     .filter(v => v.ok && !v.native)
     .map(v => ({
