@@ -168,7 +168,8 @@ YML
 # printing the pinned reference
 push_rootfs() {
   local name=$1 rootfs=$2; shift 2
-  tar -C "$rootfs" -cf "$E2E/$name.tar" .
+  # in name order, as BuildKit writes a layer
+  tar -C "$rootfs" --sort=name -cf "$E2E/$name.tar" .
   docker import "$@" "$E2E/$name.tar" "$REG/$name:test" >/dev/null
   rm -f "$E2E/$name.tar"
   local digest
@@ -185,8 +186,9 @@ busybox_rootfs() {
   for applet in $("$dir/bin/busybox" --list); do [ "$applet" = busybox ] || ln -f "$dir/bin/busybox" "$dir/bin/$applet"; done
 }
 
-# binfmt-like: FROM scratch, /usr/bin/qemu-<cpu> (no suffix), ENTRYPOINT and VOLUME as upstream.
-# /usr/bin/binfmt is a stand-in installer so the reference flow (bench) can be replayed.
+# binfmt-like, in upstream's shape: FROM scratch, /usr/bin/qemu-<cpu> (no suffix) in one layer, and
+# /usr/bin/binfmt in a layer of its own above it; ENTRYPOINT and VOLUME as upstream. The emulators' layer
+# also has busybox, for /usr/bin/binfmt, a stand-in installer so the reference flow (bench) can be replayed.
 binfmt_rootfs() {
   local dir=$1
   mkdir -p "$dir/usr/bin"
@@ -194,10 +196,27 @@ binfmt_rootfs() {
   for cpu in aarch64 arm riscv64 ppc64le s390x mips64el mips64 loongarch64 i386; do
     cp "/usr/bin/qemu-$cpu-static" "$dir/usr/bin/qemu-$cpu"
   done
-  cp "$here/binfmt-standin.sh" "$dir/usr/bin/binfmt"
-  chmod +x "$dir/usr/bin/binfmt"
 }
 BINFMT_CONFIG=(-c 'ENTRYPOINT ["/usr/bin/binfmt"]' -c 'VOLUME /tmp')
+
+# push_binfmt ROOTFS: the emulators' layer as binfmt-base, the installer's layer over it as binfmt, pushed;
+# prints the pinned reference
+push_binfmt() {
+  local base ctx=$1.installer
+  base=$(push_rootfs binfmt-base "$1")
+  mkdir -p "$ctx"
+  cp "$here/binfmt-standin.sh" "$ctx/binfmt"
+  chmod +x "$ctx/binfmt"
+  printf 'FROM %s\nCOPY binfmt /usr/bin/binfmt\nENTRYPOINT ["/usr/bin/binfmt"]\nVOLUME /tmp\n' "$base" >"$ctx/Dockerfile"
+  # the classic builder makes the image from the one the engine has (its deprecation notice goes to the log)
+  DOCKER_BUILDKIT=0 docker build -q -t "$REG/binfmt:test" "$ctx" >"$E2E/binfmt-build.log" 2>&1 ||
+    { log "build of binfmt failed"; cat "$E2E/binfmt-build.log" >&2; exit 1; }
+  rm -rf "$ctx"
+  local digest
+  digest=$(docker push "$REG/binfmt:test" | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
+  [ -n "$digest" ] || { log "push of binfmt failed"; exit 1; }
+  echo "$REG/binfmt:test@$digest"
+}
 
 # Whether the registry has the manifest of a pinned reference (REG/NAME:TAG@DIGEST) or of a tag.
 in_registry() {
@@ -209,14 +228,15 @@ in_registry() {
 }
 
 build_images() {
-  if [ -f "$E2E/env" ] && in_registry "$REG/binfmt:test"; then
+  # an environment from before the image had upstream's two layers is built again
+  if [ -f "$E2E/env" ] && in_registry "$REG/binfmt:test" && in_registry "$REG/binfmt-base:test"; then
     return 0
   fi
   log "building test images"
   local root="$E2E/rootfs"
   rm -rf "$root" && mkdir -p "$root"
   binfmt_rootfs "$root/binfmt"
-  BINFMT_IMAGE=$(push_rootfs binfmt "$root/binfmt" "${BINFMT_CONFIG[@]}")
+  BINFMT_IMAGE=$(push_binfmt "$root/binfmt")
   # an image that lacks most emulators
   mkdir -p "$root/slim/usr/bin"
   cp /usr/bin/qemu-aarch64-static "$root/slim/usr/bin/qemu-aarch64"
@@ -259,6 +279,8 @@ build_broken_image() {
   rm -rf "$root" && mkdir -p "$root"
   binfmt_rootfs "$root"
   cp /bin/busybox "$root/usr/bin/qemu-riscv64"
+  cp "$here/binfmt-standin.sh" "$root/usr/bin/binfmt"
+  chmod +x "$root/usr/bin/binfmt"
   BROKEN_RISCV64_IMAGE=$(push_rootfs binfmt-broken-riscv64 "$root" "${BINFMT_CONFIG[@]}")
   rm -rf "$root"
   sed -i '/^export BROKEN_RISCV64_IMAGE=/d' "$E2E/env"
