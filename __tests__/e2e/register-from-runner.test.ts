@@ -155,7 +155,7 @@ describe.each([
     expect(after.entries).toEqual(['qemu-aarch64', 'qemu-s390x'])
     expect(after.s390xFlags).toContain('flags: POCF')
   })
-  it('it proved F in an empty root, with sudo -n chroot', () =>
+  it('it proved F in an empty root, through sudo -n', () =>
     expect(main.mainLog).toContain('linux/arm64: ok (host probe + probe chrooted into an empty directory)'))
   it("Debian's arm64 busybox runs on the host", () => expect(after.host).toBe(true))
   it("Debian's arm64 busybox runs in a chroot", () => expect(after.chroot).toBe(true))

@@ -15,7 +15,8 @@ export function chrootResult(status: number | undefined): ProbeResult | undefine
 
 // Every probe at once from one shell, each chrooted into the directory: a process spawned from Node costs
 // a couple of milliseconds, a fork from sh far less. The directory and names reach it as arguments, never as code.
-const ALL_CHROOTED = 'c=$1 d=$2; shift 2; for p; do ( "$c" "$d" "/$p" </dev/null >/dev/null 2>&1; echo "$? $p" ) & done; wait'
+const ALL_CHROOTED =
+  'echo started; c=$1 d=$2; shift 2; for p; do ( "$c" "$d" "/$p" </dev/null >/dev/null 2>&1; echo "$? $p" ) & done; wait'
 
 /**
  * Runs the probes (paths by arch) chrooted into a directory of their own, all at once, as root or
@@ -39,11 +40,11 @@ export async function chrootedProbes(
       names.set(`probe-${arch}`, arch)
     }
     const script = ['-c', ALL_CHROOTED, 'sh']
-    const statuses = asRoot
+    const { statuses, started } = asRoot
       ? await statusLines('/bin/sh', [...script, chroot, dir, ...names.keys()], names)
       : await statusLines(sudo, ['-n', '/bin/sh', ...script, 'chroot', dir, ...names.keys()], names)
-    // no line at all: the shell never ran (sudo wanted a password)
-    if (statuses.size === 0) return undefined
+    // the shell never ran: sudo wanted a password, or may not run it
+    if (!started) return undefined
     const results = new Map<string, ProbeResult>()
     for (const arch of paths.keys()) {
       const r = chrootResult(statuses.get(arch))

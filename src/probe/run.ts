@@ -88,7 +88,7 @@ async function inGroup(
 
 // Every probe at once from one shell: a process spawned from Node costs a couple of milliseconds, a
 // fork from sh far less. Probe paths reach it as arguments, never as code.
-const ALL_AT_ONCE = 'for p; do ( "$p" </dev/null >/dev/null 2>&1; echo "$? $p" ) & done; wait'
+const ALL_AT_ONCE = 'echo started; for p; do ( "$p" </dev/null >/dev/null 2>&1; echo "$? $p" ) & done; wait'
 
 /** What a shell's exit status says about an exec (126: could not run, 127: not found, 128+n: signal n). */
 export function fromStatus(status: number): ProbeResult {
@@ -100,23 +100,25 @@ export function fromStatus(status: number): ProbeResult {
 }
 
 /**
- * Runs tool with argv, a shell that starts probes at once and prints `<status> <name>` as each ends; the
- * statuses by arch, names giving each name's arch. A probe that printed nothing did not end in time.
+ * Runs tool with argv, a shell that prints `started`, starts probes at once and prints `<status> <name>` as
+ * each ends; the statuses by arch, names giving each name's arch, and whether the shell ran at all. A
+ * probe of a shell that started but printed nothing for it did not end in time.
  */
 export async function statusLines(
   tool: string,
   argv: readonly string[],
   names: ReadonlyMap<string, string>,
   limitMs = PROBE_TIMEOUT_MS
-): Promise<Map<string, number>> {
+): Promise<{ statuses: Map<string, number>; started: boolean }> {
   const statuses = new Map<string, number>()
   const { out } = await inGroup(tool, argv, 'pipe', limitMs)
-  for (const line of out.split('\n')) {
+  const lines = out.split('\n')
+  for (const line of lines) {
     const space = line.indexOf(' ')
     const arch = names.get(line.slice(space + 1))
     if (space > 0 && arch) statuses.set(arch, Number(line.slice(0, space)))
   }
-  return statuses
+  return { statuses, started: lines.includes('started') }
 }
 
 /** Runs every probe at once; they are tiny and independent. One that does not exit in time is killed. */
@@ -125,7 +127,7 @@ export async function runProbes(
   limitMs = PROBE_TIMEOUT_MS
 ): Promise<Map<string, ProbeResult>> {
   const byPath = new Map([...paths].map(([arch, file]) => [file, arch]))
-  const statuses = await statusLines('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], byPath, limitMs)
+  const { statuses } = await statusLines('/bin/sh', ['-c', ALL_AT_ONCE, 'sh', ...paths.values()], byPath, limitMs)
   return new Map(
     [...paths.keys()].map(arch => {
       const status = statuses.get(arch)
