@@ -215,6 +215,8 @@ push_binfmt() {
   local digest
   digest=$(docker push "$REG/binfmt:test" | sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p')
   [ -n "$digest" ] || { log "push of binfmt failed"; exit 1; }
+  # the base's name goes, so removing binfmt removes the emulators' layer too, and a pull is a whole pull
+  docker rmi "$REG/binfmt-base:test" >/dev/null
   echo "$REG/binfmt:test@$digest"
 }
 
