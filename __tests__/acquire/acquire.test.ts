@@ -1,11 +1,11 @@
 import { describe, expect, it } from '@jest/globals'
-import { mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, readFile, readdir, rm, symlink, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { cacheVersion } from '../../src/acquire/tool-cache/entry.js'
 import { checkChecksum, resolveDownload, sha256File } from '../../src/acquire/download.js'
 import { elfProblem, hostPlatform } from '../../src/platform/host.js'
-import { emulatorFor, keepOnlyEmulators, selectMembers } from '../../src/acquire/emulators.js'
+import { emulatorFor, emulatorsIn, keepOnlyEmulators, selectMembers } from '../../src/acquire/emulators.js'
 import { redactUrl } from '../../src/acquire/redact.js'
 import { DEFAULT_URL, expandUrl, knownChecksum } from '../../src/acquire/releases.js'
 import { fromNodeArch, tarballArch } from '../../src/platform/arch.js'
@@ -153,6 +153,18 @@ describe('emulators for this host', () => {
     expect(elfProblem(odd, host)).toBe(
       `an ELF for machine 0x1234 (${host.elf.bits}-bit, ${host.elf.endian === 'le' ? 'little' : 'big'}-endian), not for this ${host.cpu} host`
     )
+  })
+
+  it("lists a directory's executable emulators in the platform table's order, whatever order the files answer in", async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'sq-emulators-'))
+    try {
+      const reversed = [...PLATFORMS].reverse()
+      for (const p of reversed) await writeFile(join(dir, `qemu-${p.cpu}`), 'x', { mode: 0o755 })
+      await chmod(join(dir, `qemu-${reversed[0].cpu}`), 0o644) // not executable: not listed
+      expect([...(await emulatorsIn(dir))]).toEqual(PLATFORMS.slice(0, -1).map(p => p.arch))
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('knows the host from the platform table, and refuses a host it does not know', () => {

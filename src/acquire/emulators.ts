@@ -88,20 +88,19 @@ export async function dropForeign(dir: string, host: Platform): Promise<void> {
   }
 }
 
-/** The platforms a directory has an executable emulator for. */
+/** The platforms a directory has an executable emulator for, in the platform table's order. */
 export async function emulatorsIn(dir: string): Promise<Set<string>> {
-  const has = new Set<string>()
-  await Promise.all(
+  const found = await Promise.all(
     PLATFORMS.map(async p => {
       try {
         const st = await fs.stat(path.join(dir, emulatorName(p)))
-        if (st.isFile() && st.mode & 0o111) has.add(p.arch)
+        return st.isFile() && st.mode & 0o111 ? p.arch : undefined
       } catch {
-        // not in this source
+        return undefined // not in this source
       }
     })
   )
-  return has
+  return new Set(found.filter(a => a !== undefined))
 }
 
 /** Asks one of the emulators (they are host binaries) for QEMU's version. */
