@@ -7,7 +7,7 @@ import { isPostStep, startHostProbes } from '../../src/early.js'
 import { byArch } from '../../src/platform/platforms.js'
 import { fromNodeArch } from '../../src/platform/arch.js'
 import { qemuVersion } from '../../src/acquire/emulators.js'
-import { fromStatus, probesToRun, runProbe, runProbes, runStatus, runsOnCpu, writeProbes } from '../../src/probe/run.js'
+import { fromStatus, probesToRun, runProbe, runProbes, runsOnCpu, statusLines, writeProbes } from '../../src/probe/run.js'
 
 describe('a shell exit status as a probe result', () => {
   it.each([
@@ -180,9 +180,11 @@ describe("what a probe sees of the step's environment", () => {
     expectMinimal(seen())
   })
 
-  it('none of it through a tool that runs it (as chroot and sudo do), found on the minimal PATH', async () => {
+  it('none of it through a tool that runs their shell (as sudo does), found on the minimal PATH', async () => {
     const { probe, seen } = envProbe()
-    expect(await runStatus('env', [probe])).toBe(42)
+    const script = 'echo started; "$1" </dev/null >/dev/null 2>&1; echo "$? probe"'
+    const r = await statusLines('env', ['/bin/sh', '-c', script, 'sh', probe], new Map([['probe', 'riscv64']]))
+    expect(r).toEqual({ statuses: new Map([['riscv64', 42]]), started: true })
     expectMinimal(seen())
   })
 

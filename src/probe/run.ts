@@ -50,10 +50,6 @@ export function writeProbes(dir: string, platforms: readonly Platform[]): Map<st
   )
 }
 
-/** Runs one probe, or a tool that runs it (chroot, sudo): its exit status, undefined when it did not exit in time. */
-export const runStatus = (file: string, argv: readonly string[] = []): Promise<number | undefined> =>
-  inGroup(file, argv, 'ignore').then(r => r.status)
-
 /**
  * Runs one probe on its own, spawned directly: the errno of a failed exec says what the shell's status
  * cannot, whether the interpreter could not be found (ENOENT) or an emulator ran and exited 127 itself.
