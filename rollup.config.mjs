@@ -45,9 +45,33 @@ const cacheArchive = {
   }
 }
 
+/**
+ * The tool cache's import of the HTTP client, answered with src/acquire/tool-cache/http-on-first-use.ts:
+ * a run that only reads the tool cache then never loads the client.
+ */
+const TOOL_CACHE_HTTP = fileURLToPath(new URL('./src/acquire/tool-cache/http-on-first-use.ts', import.meta.url))
+const toolCacheHttpOnFirstUse = {
+  name: 'tool-cache-http-on-first-use',
+  resolveId(source, importer) {
+    if (source === '@actions/http-client' && importer?.includes('/node_modules/@actions/tool-cache/')) return TOOL_CACHE_HTTP
+    return null
+  }
+}
+
+/** Node's http, wherever the bundle imports it, as scripts/node-http-commonjs.mjs gives it. */
+const NODE_HTTP = fileURLToPath(new URL('./scripts/node-http-commonjs.mjs', import.meta.url))
+const nodeHttpThroughRequire = {
+  name: 'node-http-through-require',
+  resolveId(source, importer) {
+    if ((source === 'http' || source === 'node:http') && importer !== NODE_HTTP)
+      return { id: NODE_HTTP, syntheticNamedExports: 'default' }
+    return null
+  }
+}
+
 /** Chunks of their own for what the lazily loaded parts share, named for what they hold. */
 const SHARED = [
-  ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\/|\/undici-on-first-use\.cjs$/],
+  ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\/|\/(undici-on-first-use\.cjs|node-http-commonjs\.mjs)$/],
   ['semver', /\/node_modules\/semver\//],
   ['tar', /\/node_modules\/(tar|minipass|minizlib|chownr|yallist|@isaacs\/fs-minipass|fs-minipass)\//],
   // the cache library loads it, and so does the main chunk: small, and free of the toolkit
@@ -86,6 +110,8 @@ export default {
     typescript({ include: ['src/**/*.ts'], outDir: DIR, declaration: false, sourceMap: false }),
     undiciOnFirstUse,
     cacheArchive,
+    toolCacheHttpOnFirstUse,
+    nodeHttpThroughRequire,
     nodeResolve({ preferBuiltins: true }),
     // a require() inside try/catch is bundled like any other: left as it is, it would throw in an ES module
     commonjs({ ignoreTryCatch: false }),

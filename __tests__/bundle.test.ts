@@ -1,18 +1,25 @@
 /**
  * The bundle as Node runs it. rollup.config.mjs answers the HTTP client's import of undici with
- * scripts/undici-on-first-use.cjs: what the client takes from undici must still work in dist/.
+ * scripts/undici-on-first-use.cjs, its imports of Node's http with scripts/node-http-commonjs.mjs, and
+ * the tool cache's import of the client with src/acquire/tool-cache/http-on-first-use.ts: what the client
+ * takes from them must still work in dist/, and what they leave unloaded must stay so.
  */
 import { describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
+import * as fs from 'node:fs'
 import * as path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { actionNode } from '../scripts/runner.mjs'
 
 const chunk = pathToFileURL(path.resolve('dist/http-client.js')).href
 
-/** Runs an ES module script that gets the bundled HttpClient class as `HttpClient`; its stdout. */
+/**
+ * Runs an ES module script that gets the bundled HttpClient class as `HttpClient`; its stdout. On the Node
+ * the runner runs the action with, as what Node loads with it differs from one major to the next.
+ */
 function withBundledClient(script: string, env: NodeJS.ProcessEnv = {}): string {
   const head = `const m = await import(${JSON.stringify(chunk)}); const HttpClient = Object.values(m).find(v => v?.name === 'HttpClient');`
-  return execFileSync(process.execPath, ['--input-type=module', '-e', head + script], {
+  return execFileSync(actionNode().path, ['--input-type=module', '-e', head + script], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH, ...env }
   }).trim()
@@ -31,5 +38,29 @@ describe('the bundled HTTP client', () => {
     expect(withBundledClient("console.log(String(new HttpClient('test').getAgentDispatcher('https://example.com/')))")).toBe(
       'undefined'
     )
+  })
+})
+
+describe('what the bundle loads, and when', () => {
+  it("takes Node's http without Node evaluating undici for it", () => {
+    const loaded = withBundledClient("console.log(JSON.stringify(process.moduleLoadList.filter(m => m.includes('undici'))))")
+    expect(JSON.parse(loaded)).toEqual([])
+  })
+
+  it("makes requests through Node's http", () => {
+    const script = `
+      const http = await import('node:http')
+      const server = http.createServer((req, res) => res.end('answered ' + req.url))
+      await new Promise(r => server.listen(0, '127.0.0.1', r))
+      const res = await new HttpClient('test').get('http://127.0.0.1:' + server.address().port + '/probe')
+      console.log(res.message.statusCode, await res.readBody())
+      server.close()`
+    expect(withBundledClient(script)).toBe('200 answered /probe')
+  })
+
+  it("loads the HTTP client from the tool cache's chunk only when a download asks for it", () => {
+    const toolCache = fs.readFileSync('dist/tool-cache.js', 'utf8')
+    expect(toolCache).not.toMatch(/from\s*"\.\/http-client\.js"/)
+    expect(toolCache).toMatch(/import\("\.\/http-client\.js"\)/)
   })
 })
