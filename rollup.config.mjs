@@ -71,7 +71,10 @@ const nodeHttpThroughRequire = {
 
 /** Chunks of their own for what the lazily loaded parts share, named for what they hold. */
 const SHARED = [
-  ['http-client', /\/node_modules\/(@actions\/http-client|undici|tunnel)\/|\/(undici-on-first-use\.cjs|node-http-commonjs\.mjs)$/],
+  [
+    'http-client',
+    /\/node_modules\/(@actions\/http-client|undici|tunnel)\/|\/(undici-on-first-use\.cjs|node-http-commonjs\.mjs)$/
+  ],
   ['semver', /\/node_modules\/semver\//],
   ['tar', /\/node_modules\/(tar|minipass|minizlib|chownr|yallist|@isaacs\/fs-minipass|fs-minipass)\//],
   // the cache library loads it, and so does the main chunk: small, and free of the toolkit

@@ -1,7 +1,8 @@
 import { describe, expect, it } from '@jest/globals'
 import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
 import type { EngineView } from '../../src/host/engine-view.js'
-import { EngineTable } from '../../src/host/table.js'
+import { EngineTable, RunnerTable } from '../../src/host/table.js'
+import type { ProbeResult } from '../../src/probe/run.js'
 import { byArch } from '../../src/platform/platforms.js'
 import type { Decision } from '../../src/register/plan.js'
 import type { ChangeResult } from '../../src/register/registrar.js'
@@ -138,5 +139,109 @@ describe('verifying through the engine', () => {
     expect(v.reason).toMatch(
       /no longer showed it: binfmt_misc is not mounted on the engine's host.*Run `sudo mount -t binfmt_misc/
     )
+  })
+})
+
+describe("verifying on the runner's own table", () => {
+  const arm64 = byArch('arm64')
+  const s390x = byArch('s390x')
+  // an interpreter the host can see: the chrooted probe is what can show F
+  const entryOf = (name: string, flags: string): Entry =>
+    parseEntry(name, `enabled\ninterpreter ${process.execPath}\nflags: ${flags}\noffset 0\nmagic 00\nmask ff\n`)
+  const decisions: Decision[] = [arm64, s390x].map(platform => ({ platform, action: 'add', reason: 'not registered yet' }))
+  const probes = new Map([
+    ['arm64', '/p/probe-arm64'],
+    ['s390x', '/p/probe-s390x']
+  ])
+
+  /** The runner's table, with the entries and the probes' answers given, recording what was run where. */
+  class Table extends RunnerTable {
+    readonly onHost: string[][] = []
+    readonly chrootedRuns: string[][] = []
+    constructor(
+      private readonly entries: Map<string, Entry>,
+      private readonly host: Record<string, ProbeResult>,
+      private readonly inChroot: Record<string, ProbeResult> | undefined
+    ) {
+      super()
+    }
+    override async read(): Promise<Map<string, Entry>> {
+      return this.entries
+    }
+    override async probe(
+      paths: ReadonlyMap<string, string>
+    ): Promise<{ entries: Map<string, Entry>; results: Map<string, ProbeResult> }> {
+      this.onHost.push([...paths.keys()])
+      return { entries: this.entries, results: new Map([...paths.keys()].map(a => [a, this.host[a]])) }
+    }
+    override async chrooted(paths: ReadonlyMap<string, string>): Promise<Map<string, ProbeResult> | undefined> {
+      this.chrootedRuns.push([...paths.keys()])
+      return this.inChroot && new Map([...paths.keys()].map(a => [a, this.inChroot![a]]))
+    }
+  }
+  const fEntries = new Map([
+    ['qemu-aarch64', entryOf('qemu-aarch64', 'POCF')],
+    ['qemu-s390x', entryOf('qemu-s390x', 'POCF')]
+  ])
+  const ok: ProbeResult = { ok: true }
+  const exit127: ProbeResult = { ok: false, error: 'interpreter missing' }
+
+  it('an F entry whose probe passes chrooted into an empty directory needs no host probe', async () => {
+    const table = new Table(fEntries, {}, { arm64: ok, s390x: ok })
+    const verdicts = await verify(decisions, probes, '/tmp', [], undefined, table)
+    expect(table.chrootedRuns).toEqual([['arm64', 's390x']])
+    expect(table.onHost).toEqual([[]])
+    expect(verdicts.map(v => [v.platform.arch, v.ok, v.how])).toEqual([
+      ['arm64', true, 'probe chrooted into an empty directory (F proven; the host runs the same entry)'],
+      ['s390x', true, 'probe chrooted into an empty directory (F proven; the host runs the same entry)']
+    ])
+  })
+
+  it('one that fails there is probed on the host too, and the verdict says which failed', async () => {
+    const table = new Table(fEntries, { s390x: ok }, { arm64: ok, s390x: exit127 })
+    const verdicts = await verify(decisions, probes, '/tmp', [], undefined, table)
+    expect(table.onHost).toEqual([['s390x']])
+    expect(verdicts[0]).toMatchObject({ ok: true })
+    expect(verdicts[1]).toMatchObject({ ok: false, how: 'probe chrooted into an empty directory' })
+    expect(verdicts[1].reason).toMatch(/could not be started in an empty root, as containers start it/)
+  })
+
+  it('where no chroot can be done, the host probes decide and the F flag is all that is said of containers', async () => {
+    const table = new Table(fEntries, { arm64: ok, s390x: ok }, undefined)
+    const verdicts = await verify(decisions, probes, '/tmp', [], undefined, table)
+    expect(table.chrootedRuns).toEqual([['arm64', 's390x']])
+    expect(table.onHost).toEqual([['arm64', 's390x']])
+    expect(verdicts.map(v => v.how)).toEqual([
+      'host probe; F flag set (no chroot here to run it in an empty root)',
+      'host probe; F flag set (no chroot here to run it in an empty root)'
+    ])
+  })
+
+  it('an entry without F is probed on the host only, and fails for containers', async () => {
+    const entries = new Map([
+      ['qemu-aarch64', entryOf('qemu-aarch64', 'OC')],
+      ['qemu-s390x', entryOf('qemu-s390x', 'POCF')]
+    ])
+    const table = new Table(entries, { arm64: ok }, { s390x: ok })
+    const verdicts = await verify(decisions, probes, '/tmp', [], undefined, table)
+    expect(table.chrootedRuns).toEqual([['s390x']])
+    expect(table.onHost).toEqual([['arm64']])
+    expect(verdicts[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/^handler without F/) })
+    expect(verdicts[1]).toMatchObject({ ok: true })
+  })
+
+  it('what the host stage saw stands when nothing was written: the chroot comes after its host probes', async () => {
+    const table = new Table(fEntries, {}, { arm64: ok, s390x: ok })
+    const results = new Map([
+      ['arm64', ok],
+      ['s390x', ok]
+    ])
+    const verdicts = await verify(decisions, probes, '/tmp', [], { results, entries: fEntries }, table)
+    expect(table.onHost).toEqual([])
+    expect(table.chrootedRuns).toEqual([['arm64', 's390x']])
+    expect(verdicts.map(v => v.how)).toEqual([
+      'host probe + probe chrooted into an empty directory',
+      'host probe + probe chrooted into an empty directory'
+    ])
   })
 })

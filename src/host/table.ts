@@ -52,7 +52,7 @@ export class RunnerTable implements KernelTable {
   }
 
   async probe(paths: ReadonlyMap<string, string>): Promise<Probed> {
-    const [entries, results] = await Promise.all([readEntries(), runProbes(paths)])
+    const [entries, results] = await Promise.all([readEntries(), paths.size > 0 ? runProbes(paths) : new Map()])
     return { entries, results }
   }
 

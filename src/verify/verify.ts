@@ -1,10 +1,12 @@
 /**
- * Stage 5: proving each platform works, after the helper has exited, where the table is. On the runner a
- * probe runs on the host; where the emulator's path cannot be seen from there, its success proves the
- * kernel holds the file open (F), which is what containers and BuildKit's chrooted probes need. Where the
- * path can be seen, the probe is run again chrooted into an empty directory, as BuildKit does. Through
- * the engine the probe runs in a fresh container, where no emulator file exists, so its success proves
- * an F entry; on the runner's own kernel, the runner's probe must pass too.
+ * Stage 5: proving each platform works, after the helper has exited, where the table is. On the runner,
+ * where an entry has F and its emulator's path can be seen, the probe runs chrooted into an empty
+ * directory, as BuildKit runs its probes: passing there proves what containers need, and the host runs
+ * the same entry through the same open file, so the host probe runs only where it did not pass (to say
+ * why). Elsewhere a probe runs on the host; where the emulator's path cannot be seen from there, its
+ * success proves the kernel holds the file open (F). Through the engine the probe runs in a fresh
+ * container, where no emulator file exists, so its success proves an F entry; on the runner's own kernel,
+ * the runner's probe must pass too.
  */
 import * as fs from 'node:fs/promises'
 import type { Entry } from '../binfmt/entry.js'
@@ -53,6 +55,8 @@ interface Seen {
   onRunner?: ProbeResult
   /** the handler's emulator can be seen from here, so a chrooted probe can show F */
   visible: boolean
+  /** first is the chrooted probe's: it passed, and no host probe was needed */
+  chrootOnly?: boolean
 }
 
 async function seenOf(
@@ -66,9 +70,29 @@ async function seenOf(
   return { platform: p, first, own, handler, onRunner, visible: handler ? await visible(handler.interpreter) : false }
 }
 
-/** Whether a verdict waits for a probe chrooted into an empty directory: F on the runner's table, with the emulator in sight. */
-const wantsChroot = (s: Seen, table: KernelTable): boolean =>
-  table.where === 'runner' && s.first.ok && s.handler?.flags.includes('F') === true && s.visible
+/** Whether a probe chrooted into an empty directory can prove the platform: F on the runner's table, with the emulator in sight. */
+const chrootable = (s: Pick<Seen, 'handler' | 'visible'>, table: KernelTable): boolean =>
+  table.where === 'runner' && s.handler?.flags.includes('F') === true && s.visible
+
+/** Whether a verdict waits for a probe chrooted into an empty directory: chrootable, and the host probe passed. */
+const wantsChroot = (s: Seen, table: KernelTable): boolean => s.first.ok && chrootable(s, table)
+
+/**
+ * The chrooted probes of the platforms they can prove, run before any host probe; undefined when no
+ * chroot can be done here (then no platform needs one run later either).
+ */
+async function chrootFirst(
+  platforms: readonly Platform[],
+  probes: ReadonlyMap<string, string>,
+  table: KernelTable,
+  scratchDir: string
+): Promise<ReadonlyMap<string, ProbeResult> | undefined> {
+  if (table.where !== 'runner') return new Map()
+  const entries = await table.read()
+  const seen = await Promise.all(platforms.map(async p => seenOf(p, NOT_RUN, entries)))
+  const paths = new Map(seen.filter(s => chrootable(s, table)).map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
+  return paths.size > 0 ? table.chrooted(paths, scratchDir) : new Map()
+}
 
 /** The chrooted probes the verdicts wait for, run all at once; undefined when no chroot can be done here. */
 async function chrootsFor(
@@ -99,6 +123,7 @@ function verdictFor(s: Seen, table: KernelTable, chroots: ReadonlyMap<string, Pr
     )
   }
   if (!s.visible) return works('host probe, emulator path not on host (F proven)')
+  if (s.chrootOnly) return works('probe chrooted into an empty directory (F proven; the host runs the same entry)')
   const chrooted = chroots?.get(p.arch)
   // not root and no sudo: the kernel shows F, which is what the chrooted run would have shown
   if (!chrooted) return works('host probe; F flag set (no chroot here to run it in an empty root)')
@@ -122,17 +147,21 @@ export async function verify(
   table: KernelTable = new RunnerTable()
 ): Promise<Verdict[]> {
   const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform)
-  const paths = new Map(probed.map(p => [p.arch, probes.get(p.arch) ?? '']))
+  // what the host stage saw is still so: its host probes stand, and only a chroot can add to them
+  const early = unchanged ? new Map<string, ProbeResult>() : await chrootFirst(probed, probes, table, scratchDir)
+  const proven = (p: Platform): boolean => early?.get(p.arch)?.ok === true
+  const paths = new Map(probed.filter(p => !proven(p)).map(p => [p.arch, probes.get(p.arch) ?? '']))
   const [seen, onRunner] = await Promise.all([unchanged ?? table.probe(paths), table.onRunner(paths)])
   // through the engine the table is read by a later container than the one that wrote it
   const errors = writeErrors(writes, seen.entries, table.where === 'engine')
   const known = await Promise.all(
     probed.map(async p => {
+      if (proven(p)) return { ...(await seenOf(p, { ok: true }, seen.entries)), chrootOnly: true }
       const first = await table.again(probes.get(p.arch) ?? '', seen.results.get(p.arch) ?? NOT_RUN)
       return seenOf(p, first, seen.entries, onRunner?.get(p.arch))
     })
   )
-  const chroots = await chrootsFor(known, probes, table, scratchDir)
+  const chroots = unchanged ? await chrootsFor(known, probes, table, scratchDir) : early
   const byArch = new Map(known.map(s => [s.platform.arch, s]))
   return decisions.map((d): Verdict => {
     if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }
