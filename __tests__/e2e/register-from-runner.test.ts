@@ -157,7 +157,7 @@ describe.each([
   })
   it('it proved F in an empty root, through sudo -n', () =>
     expect(main.mainLog).toContain(
-      'linux/arm64: ok (probe chrooted into an empty directory (F proven; the host runs the same entry))'
+      'linux/arm64: ok (probe chrooted into an empty directory: F proven, and the host runs the same entry)'
     ))
   it("Debian's arm64 busybox runs on the host", () => expect(after.host).toBe(true))
   it("Debian's arm64 busybox runs in a chroot", () => expect(after.chroot).toBe(true))

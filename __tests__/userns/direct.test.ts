@@ -122,8 +122,8 @@ describe('registering from the runner itself, through sudo', () => {
       `-n tee ${BINFMT_MISC}/register`
     ])
     expect(verdicts.map(v => [v.platform.arch, v.ok, v.how])).toEqual([
-      ['arm64', true, 'probe chrooted into an empty directory (F proven; the host runs the same entry)'],
-      ['s390x', true, 'probe chrooted into an empty directory (F proven; the host runs the same entry)']
+      ['arm64', true, 'probe chrooted into an empty directory: F proven, and the host runs the same entry'],
+      ['s390x', true, 'probe chrooted into an empty directory: F proven, and the host runs the same entry']
     ])
     const state = checkCleanup(JSON.parse(saved()))
     expect(state).toMatchObject({ registrar: 'runner', sudo: true, bootId: await bootId(), interpreterDir: emulators })

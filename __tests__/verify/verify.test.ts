@@ -192,8 +192,8 @@ describe("verifying on the runner's own table", () => {
     expect(table.chrootedRuns).toEqual([['arm64', 's390x']])
     expect(table.onHost).toEqual([[]])
     expect(verdicts.map(v => [v.platform.arch, v.ok, v.how])).toEqual([
-      ['arm64', true, 'probe chrooted into an empty directory (F proven; the host runs the same entry)'],
-      ['s390x', true, 'probe chrooted into an empty directory (F proven; the host runs the same entry)']
+      ['arm64', true, 'probe chrooted into an empty directory: F proven, and the host runs the same entry'],
+      ['s390x', true, 'probe chrooted into an empty directory: F proven, and the host runs the same entry']
     ])
   })
 
@@ -228,6 +228,37 @@ describe("verifying on the runner's own table", () => {
     expect(table.onHost).toEqual([['arm64']])
     expect(verdicts[0]).toMatchObject({ ok: false, reason: expect.stringMatching(/^handler without F/) })
     expect(verdicts[1]).toMatchObject({ ok: true })
+  })
+
+  it('an F entry whose emulator is out of sight is proven by the host probe alone', async () => {
+    const hidden = new Map([
+      ['qemu-aarch64', parseEntry('qemu-aarch64', 'enabled\ninterpreter /nonexistent/qemu-aarch64\nflags: POCF\n')]
+    ])
+    const table = new Table(hidden, { arm64: ok }, { arm64: ok })
+    const [v] = await verify([decisions[0]], probes, '/tmp', [], undefined, table)
+    expect(table.chrootedRuns).toEqual([])
+    expect(table.onHost).toEqual([['arm64']])
+    expect(v).toMatchObject({ ok: true, how: 'host probe, emulator path not on host (F proven)' })
+  })
+
+  it('one that fails both chrooted and on the host is explained by the host probe', async () => {
+    const crashed: ProbeResult = { ok: false, error: 'crashed', detail: 'killed by signal 11' }
+    const table = new Table(fEntries, { arm64: crashed }, { arm64: crashed })
+    const [v] = await verify([decisions[0]], probes, '/tmp', [], undefined, table)
+    expect(v).toMatchObject({ ok: false, how: 'probe on the host', reason: expect.stringMatching(/^the emulator crashed/) })
+  })
+
+  it('a platform the chroot proved keeps the entry it was proven with, whatever a later read of the table shows', async () => {
+    const table = new Table(fEntries, {}, { arm64: ok, s390x: ok })
+    table.probe = async paths => {
+      table.onHost.push([...paths.keys()])
+      return { entries: new Map(), results: new Map() }
+    }
+    const verdicts = await verify(decisions, probes, '/tmp', [], undefined, table)
+    expect(verdicts.map(v => [v.native, v.ok, v.how])).toEqual([
+      [false, true, 'probe chrooted into an empty directory: F proven, and the host runs the same entry'],
+      [false, true, 'probe chrooted into an empty directory: F proven, and the host runs the same entry']
+    ])
   })
 
   it('what the host stage saw stands when nothing was written: the chroot comes after its host probes', async () => {

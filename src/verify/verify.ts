@@ -77,21 +77,27 @@ const chrootable = (s: Pick<Seen, 'handler' | 'visible'>, table: KernelTable): b
 /** Whether a verdict waits for a probe chrooted into an empty directory: chrootable, and the host probe passed. */
 const wantsChroot = (s: Seen, table: KernelTable): boolean => s.first.ok && chrootable(s, table)
 
+/** How a platform proven by its chrooted probe alone works. */
+const CHROOT_ONLY = 'probe chrooted into an empty directory: F proven, and the host runs the same entry'
+
 /**
- * The chrooted probes of the platforms they can prove, run before any host probe; undefined when no
- * chroot can be done here (then no platform needs one run later either).
+ * The chrooted probes of the platforms they can prove, run before any host probe: what passed there, as
+ * the table was when the probes were chosen; results undefined when no chroot can be done here (then no
+ * platform needs one run later either).
  */
 async function chrootFirst(
   platforms: readonly Platform[],
   probes: ReadonlyMap<string, string>,
   table: KernelTable,
   scratchDir: string
-): Promise<ReadonlyMap<string, ProbeResult> | undefined> {
-  if (table.where !== 'runner') return new Map()
+): Promise<{ results: ReadonlyMap<string, ProbeResult> | undefined; proven: ReadonlyMap<string, Seen> }> {
+  if (table.where !== 'runner') return { results: new Map(), proven: new Map() }
   const entries = await table.read()
-  const seen = await Promise.all(platforms.map(async p => seenOf(p, NOT_RUN, entries)))
-  const paths = new Map(seen.filter(s => chrootable(s, table)).map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
-  return paths.size > 0 ? table.chrooted(paths, scratchDir) : new Map()
+  const seen = (await Promise.all(platforms.map(async p => seenOf(p, NOT_RUN, entries)))).filter(s => chrootable(s, table))
+  const paths = new Map(seen.map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
+  const results = paths.size > 0 ? await table.chrooted(paths, scratchDir) : new Map<string, ProbeResult>()
+  const passed = seen.filter(s => results?.get(s.platform.arch)?.ok === true)
+  return { results, proven: new Map(passed.map(s => [s.platform.arch, { ...s, first: { ok: true }, chrootOnly: true }])) }
 }
 
 /** The chrooted probes the verdicts wait for, run all at once; undefined when no chroot can be done here. */
@@ -112,6 +118,7 @@ function verdictFor(s: Seen, table: KernelTable, chroots: ReadonlyMap<string, Pr
   const failed = (how: string, reason: string): Verdict => ({ platform: p, native: false, ok: false, how, reason })
   const works = (how: string): Verdict => ({ platform: p, native: false, ok: true, how })
   if (!first.ok) return failed(at, explain(first, handler, own))
+  if (s.chrootOnly) return works(CHROOT_ONLY)
   if (!handler) return { platform: p, native: true, ok: true, how: `${at}, no handler: native` }
   if (onRunner && !onRunner.ok) return failed('probe on the runner', explain(onRunner, handler, own))
   if (table.where === 'engine')
@@ -123,7 +130,6 @@ function verdictFor(s: Seen, table: KernelTable, chroots: ReadonlyMap<string, Pr
     )
   }
   if (!s.visible) return works('host probe, emulator path not on host (F proven)')
-  if (s.chrootOnly) return works('probe chrooted into an empty directory (F proven; the host runs the same entry)')
   const chrooted = chroots?.get(p.arch)
   // not root and no sudo: the kernel shows F, which is what the chrooted run would have shown
   if (!chrooted) return works('host probe; F flag set (no chroot here to run it in an empty root)')
@@ -148,20 +154,21 @@ export async function verify(
 ): Promise<Verdict[]> {
   const probed = decisions.filter(d => d.action !== 'native' && d.action !== 'unavailable').map(d => d.platform)
   // what the host stage saw is still so: its host probes stand, and only a chroot can add to them
-  const early = unchanged ? new Map<string, ProbeResult>() : await chrootFirst(probed, probes, table, scratchDir)
-  const proven = (p: Platform): boolean => early?.get(p.arch)?.ok === true
-  const paths = new Map(probed.filter(p => !proven(p)).map(p => [p.arch, probes.get(p.arch) ?? '']))
+  const early = unchanged ? undefined : await chrootFirst(probed, probes, table, scratchDir)
+  const proven = early?.proven ?? new Map<string, Seen>()
+  const paths = new Map(probed.filter(p => !proven.has(p.arch)).map(p => [p.arch, probes.get(p.arch) ?? '']))
   const [seen, onRunner] = await Promise.all([unchanged ?? table.probe(paths), table.onRunner(paths)])
   // through the engine the table is read by a later container than the one that wrote it
   const errors = writeErrors(writes, seen.entries, table.where === 'engine')
   const known = await Promise.all(
     probed.map(async p => {
-      if (proven(p)) return { ...(await seenOf(p, { ok: true }, seen.entries)), chrootOnly: true }
+      const chrootOnly = proven.get(p.arch)
+      if (chrootOnly) return chrootOnly
       const first = await table.again(probes.get(p.arch) ?? '', seen.results.get(p.arch) ?? NOT_RUN)
       return seenOf(p, first, seen.entries, onRunner?.get(p.arch))
     })
   )
-  const chroots = unchanged ? await chrootsFor(known, probes, table, scratchDir) : early
+  const chroots = early ? early.results : await chrootsFor(known, probes, table, scratchDir)
   const byArch = new Map(known.map(s => [s.platform.arch, s]))
   return decisions.map((d): Verdict => {
     if (d.action === 'native') return { platform: d.platform, native: true, ok: true, how: 'native probe' }

@@ -3,6 +3,7 @@
  * first request needs it, answering the two calls the tool cache makes of it.
  */
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals'
+import * as fs from 'node:fs'
 import * as http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { HttpClient } from '../../../src/acquire/tool-cache/http-on-first-use.js'
@@ -45,5 +46,17 @@ describe("the tool cache's HTTP client", () => {
   it('reports an unreachable server from the request, not before', async () => {
     const client = new HttpClient('tool-cache-test', [], { allowRetries: false })
     await expect(client.get('http://127.0.0.1:1/')).rejects.toThrow(/ECONNREFUSED/)
+  })
+})
+
+describe('what the tool cache asks of its HTTP client', () => {
+  it('is only get and getJson, the two calls this client forwards', () => {
+    const lib = fs.readFileSync('node_modules/@actions/tool-cache/lib/tool-cache.js', 'utf8')
+    const clients = [...lib.matchAll(/const (\w+) = new httpm\.HttpClient\(/g)].map(m => m[1])
+    expect(clients.length).toBeGreaterThan(0)
+    const calls = new Set(clients.flatMap(c => [...lib.matchAll(new RegExp(`\\b${c}\\.(\\w+)\\(`, 'g'))].map(m => m[1])))
+    expect([...calls].sort()).toEqual(['get', 'getJson'])
+    // and nothing else of the client's: HttpClient is all this file gives
+    expect(lib.match(/httpm\.\w+/g)?.filter(m => m !== 'httpm.HttpClient')).toEqual([])
   })
 })
