@@ -20,43 +20,42 @@ const moduleType = {
   }
 }
 
-/** The HTTP client's import of undici, answered by scripts/undici-on-first-use.cjs. */
-const undiciOnFirstUse = {
-  name: 'undici-on-first-use',
-  resolveId(source, importer) {
-    if (source === 'undici' && importer?.includes('/node_modules/@actions/http-client/')) {
-      return fileURLToPath(new URL('./scripts/undici-on-first-use.cjs', import.meta.url))
-    }
-    return null
-  }
+/** A plugin answering one import (source) of the modules under a node_modules folder with a file of ours. */
+const answer = (name, source, importerDir, file) => {
+  const id = fileURLToPath(new URL(file, import.meta.url))
+  return { name, resolveId: (s, importer) => (s === source && importer?.includes(importerDir) ? id : null) }
 }
+
+/** The HTTP client's import of undici, answered by scripts/undici-on-first-use.cjs. */
+const undiciOnFirstUse = answer(
+  'undici-on-first-use',
+  'undici',
+  '/node_modules/@actions/http-client/',
+  './scripts/undici-on-first-use.cjs'
+)
 
 /**
  * The cache library's own tar (`tar -P`, into GITHUB_WORKSPACE), answered with the action's archive
  * module: its extractTar refuses any member that is absolute, has a `..` part, or is not a regular file
  * or directory, and writes only into a directory the restore chose.
  */
-const ARCHIVE = fileURLToPath(new URL('./src/acquire/actions-cache/archive.ts', import.meta.url))
-const cacheArchive = {
-  name: 'cache-archive',
-  resolveId(source, importer) {
-    if (source === './internal/tar.js' && importer?.includes('/node_modules/@actions/cache/lib/')) return ARCHIVE
-    return null
-  }
-}
+const cacheArchive = answer(
+  'cache-archive',
+  './internal/tar.js',
+  '/node_modules/@actions/cache/lib/',
+  './src/acquire/actions-cache/archive.ts'
+)
 
 /**
  * The tool cache's import of the HTTP client, answered with src/acquire/tool-cache/http-on-first-use.ts:
  * a run that only reads the tool cache then never loads the client.
  */
-const TOOL_CACHE_HTTP = fileURLToPath(new URL('./src/acquire/tool-cache/http-on-first-use.ts', import.meta.url))
-const toolCacheHttpOnFirstUse = {
-  name: 'tool-cache-http-on-first-use',
-  resolveId(source, importer) {
-    if (source === '@actions/http-client' && importer?.includes('/node_modules/@actions/tool-cache/')) return TOOL_CACHE_HTTP
-    return null
-  }
-}
+const toolCacheHttpOnFirstUse = answer(
+  'tool-cache-http-on-first-use',
+  '@actions/http-client',
+  '/node_modules/@actions/tool-cache/',
+  './src/acquire/tool-cache/http-on-first-use.ts'
+)
 
 /** Node's http, wherever the bundle imports it, as scripts/node-http-commonjs.mjs gives it. */
 const NODE_HTTP = fileURLToPath(new URL('./scripts/node-http-commonjs.mjs', import.meta.url))

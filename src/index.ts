@@ -5,15 +5,14 @@
  * on another core, rather than before they start.
  */
 import './early.js'
+import { printable } from './printable.js'
 
 import('./step.js').then(
   m => m.step(),
   (err: Error) => {
     // the bundle is incomplete: the toolkit that would report it is what did not load
-    const why = String(err?.message ?? err)
-      .replace(/%/g, '%25')
-      .replace(/\r/g, '%0D')
-      .replace(/\n/g, '%0A')
+    // printable leaves no line break; a `%` would start an escape of the runner's own
+    const why = printable(String(err?.message ?? err)).replace(/%/g, '%25')
     process.stdout.write(`::error::this action's bundle could not be loaded (${why}): use a released version\n`)
     process.exitCode = 1
   }

@@ -4,13 +4,9 @@
  * every control character is shown as an escape instead.
  */
 import * as core from '@actions/core'
+import { printable } from './printable.js'
 
-/** Text as it may be shown: control characters and line separators escaped, the rest as is. */
-export const printable = (text: string): string =>
-  text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, c => {
-    const code = c.charCodeAt(0)
-    return code > 0xff ? `\\u${code.toString(16)}` : `\\x${code.toString(16).padStart(2, '0')}`
-  })
+export { printable }
 
 /** The same, for a cell of the job summary (HTML). */
 export const html = (text: string): string => printable(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`)

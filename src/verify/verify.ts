@@ -94,22 +94,35 @@ async function chrootFirst(
   if (table.where !== 'runner') return { results: new Map(), proven: new Map() }
   const entries = await table.read()
   const seen = (await Promise.all(platforms.map(async p => seenOf(p, NOT_RUN, entries)))).filter(s => chrootable(s, table))
-  const paths = new Map(seen.map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
-  const results = paths.size > 0 ? await table.chrooted(paths, scratchDir) : new Map<string, ProbeResult>()
+  const results = await chrooted(seen, probes, table, scratchDir)
   const passed = seen.filter(s => results?.get(s.platform.arch)?.ok === true)
   return { results, proven: new Map(passed.map(s => [s.platform.arch, { ...s, first: { ok: true }, chrootOnly: true }])) }
 }
 
-/** The chrooted probes the verdicts wait for, run all at once; undefined when no chroot can be done here. */
-async function chrootsFor(
+/** Those platforms' probes chrooted, all at once; undefined when no chroot can be done here. */
+async function chrooted(
   seen: readonly Seen[],
   probes: ReadonlyMap<string, string>,
   table: KernelTable,
   scratchDir: string
 ): Promise<ReadonlyMap<string, ProbeResult> | undefined> {
-  const paths = new Map(seen.filter(s => wantsChroot(s, table)).map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
+  const paths = new Map(seen.map(s => [s.platform.arch, probes.get(s.platform.arch) ?? '']))
   return paths.size > 0 ? table.chrooted(paths, scratchDir) : new Map()
 }
+
+/** The chrooted probes the verdicts wait for. */
+const chrootsFor = (
+  seen: readonly Seen[],
+  probes: ReadonlyMap<string, string>,
+  table: KernelTable,
+  scratchDir: string
+): Promise<ReadonlyMap<string, ProbeResult> | undefined> =>
+  chrooted(
+    seen.filter(s => wantsChroot(s, table)),
+    probes,
+    table,
+    scratchDir
+  )
 
 /** One platform's verdict from its probe where the table is, (on the engine's shared kernel) on the runner, and chrooted. */
 function verdictFor(s: Seen, table: KernelTable, chroots: ReadonlyMap<string, ProbeResult> | undefined): Verdict {
