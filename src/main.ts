@@ -23,6 +23,7 @@ import { alsoWorking, verify, type Verdict } from './verify/verify.js'
 
 export async function run(inFlight?: ProbesInFlight): Promise<void> {
   const scratchDir = inFlight?.scratchDir ?? makeScratchDir()
+  let stored: Promise<() => void> | undefined
   try {
     markMainRan()
     const inputs = await core.group('Inputs', async () => readAndShowInputs())
@@ -32,13 +33,19 @@ export async function run(inFlight?: ProbesInFlight): Promise<void> {
       return { host: h, registrar: registration.settle(h) }
     })
     const prepared = await prepare(inputs, host, source, registrar)
+    stored = prepared.emulators?.stored
     const writes = await core.group('Register', async () => register(prepared, host, inputs, registrar))
     const verified = await core.group('Verify', async () => check(prepared, host, writes, scratchDir))
+    // the tool cache's copy was written meanwhile
+    ;(await stored)?.()
+    stored = undefined
     const how = writes.length ? { method: registrar.method, fromRunner: registrar.kind === 'runner' } : undefined
     await core.group('Report', async () => report(verified, prepared, host, inputs, how))
   } catch (err) {
     core.setFailed(log.printable((err as Error).message))
   } finally {
+    // the tool cache's copy is taken from the scratch directory
+    ;(await stored)?.()
     await fs.rm(scratchDir, { recursive: true, force: true })
   }
 }

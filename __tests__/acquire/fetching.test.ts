@@ -15,6 +15,7 @@ import { PLATFORMS, byArch, emulatorName, type Platform } from '../../src/platfo
 import { fromNodeArch } from '../../src/platform/arch.js'
 import { buildProbe } from '../../src/platform/elf.js'
 import { tempDirs } from '../helpers/tmp.js'
+import { settled } from '../helpers/settled.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -79,7 +80,7 @@ describe('a fetching source', () => {
       { [emulatorName(arm)]: elf(), [emulatorName(s390)]: elf(), README: 'not an emulator' },
       { useCache: true }
     )
-    const e: Emulators = await source.acquire('all')
+    const e: Emulators = await settled(source.acquire('all'))
     expect(fs.readdirSync(e.dir).sort()).toEqual([emulatorName(arm), emulatorName(s390)].sort())
     expect(e).toMatchObject({ key, origin: 'made', from: 'made.example/emulators' })
     expect([...e.archs].sort()).toEqual(['arm64', 's390x'])
@@ -89,10 +90,10 @@ describe('a fetching source', () => {
 
   it('is served from the tool cache after that, without fetching, and says where from', async () => {
     const key = '2'.repeat(64)
-    await new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }).acquire('all')
+    await settled(new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }).acquire('all'))
     const later = new Made(key, {}, { useCache: true })
     expect(later.cached()).toBe(later.cached())
-    const e = await later.acquire([arm])
+    const e = await settled(later.acquire([arm]))
     expect(later.fetches).toEqual([])
     expect(e.origin).toBe('tool cache')
     expect(path.relative(workDir, e.dir).startsWith('..')).toBe(false)
@@ -100,10 +101,10 @@ describe('a fetching source', () => {
 
   it('stores a partial fetch as partial, and hands its fetch what the cache had so it can grow it', async () => {
     const key = '3'.repeat(64)
-    await new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }, false).acquire([arm])
+    await settled(new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }, false).acquire([arm]))
     expect((await findCached(key))?.complete).toBe(false)
     const more = new Made(key, { [emulatorName(arm)]: elf(), [emulatorName(s390)]: elf() }, { useCache: true }, false)
-    await more.acquire([s390])
+    await settled(more.acquire([s390]))
     expect(more.fetches).toHaveLength(1)
     expect([...(more.fetches[0].cached?.archs ?? [])]).toEqual(['arm64'])
     expect([...((await findCached(key))?.archs ?? [])].sort()).toEqual(['arm64', 's390x'])
@@ -117,10 +118,10 @@ describe('a fetching source', () => {
 
   it('with useCache false, neither looks in nor stores to the tool cache', async () => {
     const key = '5'.repeat(64)
-    await new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }).acquire('all')
+    await settled(new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }).acquire('all'))
     const source = new Made(key, { [emulatorName(arm)]: elf() }, { useCache: false })
     expect(await source.cached()).toBeUndefined()
-    const e = await source.acquire('all')
+    const e = await settled(source.acquire('all'))
     expect(source.fetches).toHaveLength(1)
     expect(e.origin).toBe('made')
   })
@@ -136,12 +137,12 @@ describe('a fetching source', () => {
     const source = new Made(undefined, { [emulatorName(arm)]: elf() }, { useCache: true, actions: a.cache })
     expect(await source.cached()).toBeUndefined()
     expect(a.asked).toEqual([])
-    expect((await source.acquire('all')).origin).toBe('made')
+    expect((await settled(source.acquire('all'))).origin).toBe('made')
   })
 
   it('does not ask the Actions cache when the tool cache holds everything', async () => {
     const key = '7'.repeat(64)
-    await new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }).acquire('all')
+    await settled(new Made(key, { [emulatorName(arm)]: elf() }, { useCache: true }).acquire('all'))
     const a = restores()
     expect((await new Made(key, {}, { useCache: true, actions: a.cache }).cached())?.complete).toBe(true)
     expect(a.asked).toEqual([])

@@ -22,6 +22,7 @@ import { FakeRegistry } from './registry/fake-registry.js'
 import { testImage } from './registry/images.js'
 import { captureOutput } from '../helpers/output.js'
 import { tempDirs } from '../helpers/tmp.js'
+import { settled } from '../helpers/settled.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const HOST = host.platforms[0]
@@ -80,7 +81,7 @@ const files = (dir: string): Record<string, string> =>
 
 describe('a pinned image', () => {
   it("is fetched over the registry API with no engine: the host's emulators, checked, kept by its digest", async () => {
-    const e = await new ImageSource(pinned(), noEngine, options()).acquire('all')
+    const e = await settled(new ImageSource(pinned(), noEngine, options()).acquire('all'))
     expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64', 's390x']) })
     expect(files(e.dir)).toEqual({
       'qemu-aarch64': sha(EMULATORS['usr/bin/qemu-aarch64']),
@@ -114,7 +115,7 @@ describe('a pinned image', () => {
         fs.writeFileSync(path.join(to, 'qemu-aarch64'), EMULATORS['usr/bin/qemu-aarch64'], { mode: 0o755 })
       }
     })
-    const e = await new ImageSource(pinned(), engine, options()).acquire('all')
+    const e = await settled(new ImageSource(pinned(), engine, options()).acquire('all'))
     expect(calls).toEqual([`ensure ${pinned()}`, `copy ${pinned()}`])
     expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64']) })
     expect(output.text).toMatch(/could not be fetched over the registry API \(.*HTTP 403.*\): the Docker engine pulls it instead/)
@@ -138,8 +139,8 @@ describe('an image on Docker Hub, with an engine that pulls it through registry 
     const calls: string[] = []
     let asked = 0
     const registry = (): ReturnType<typeof client> => (asked++, client())
-    const e = await new ImageSource(hub, engineWith('["https://mirror.example.com/"]', calls), options({ registry })).acquire(
-      'all'
+    const e = await settled(
+      new ImageSource(hub, engineWith('["https://mirror.example.com/"]', calls), options({ registry })).acquire('all')
     )
     expect(calls).toEqual(['info --format {{json .RegistryConfig.Mirrors}}', `ensure ${hub}`, `copy ${hub}`])
     expect(asked).toBe(0)
@@ -160,9 +161,9 @@ describe('an image on Docker Hub, with an engine that pulls it through registry 
       process.env.RUNNER_TOOL_CACHE = tmp('toolcache')
       // the registry is asked first; whether it answers here (it is Docker Hub) does not matter
       const registry = (): ReturnType<typeof client> => (asked++, client())
-      await new ImageSource(hub, engineWith(mirrors, calls), options({ registry, ...extra }))
-        .acquire('all')
-        .catch(() => undefined)
+      await settled(new ImageSource(hub, engineWith(mirrors, calls), options({ registry, ...extra })).acquire('all')).catch(
+        () => undefined
+      )
       expect(asked).toBeGreaterThan(0)
       expect(output.text).not.toContain('through its registry mirrors')
       // a registry-mirror given by the user is used without asking the engine about its own
@@ -178,7 +179,7 @@ describe('an image by tag', () => {
   it('is resolved once a run, named by the one warning that says how to pin it, and cached by that digest', async () => {
     const source = new ImageSource(tagged(), noEngine, options())
     await source.cached()
-    const e = await source.acquire([byArch('arm64')])
+    const e = await settled(source.acquire([byArch('arm64')]))
     expect(resolutions()).toBe(1)
     expect(e.key).toBe(PIN)
     expect(source.contentKey).toBe(PIN)
@@ -191,7 +192,7 @@ describe('an image by tag', () => {
 
     // the next run resolves again, and takes the emulators from the tool cache by that digest
     const fetchedBefore = registry.seen.filter(s => s.url.includes('/blobs/')).length
-    const later = await new ImageSource(tagged(), noEngine, options()).acquire([byArch('s390x')])
+    const later = await settled(new ImageSource(tagged(), noEngine, options()).acquire([byArch('s390x')]))
     expect(later.origin).toBe('tool cache')
     expect(resolutions()).toBe(2)
     expect(registry.seen.filter(s => s.url.includes('/blobs/')).length).toBe(fetchedBefore)
@@ -227,7 +228,7 @@ describe('a mirror', () => {
     })
 
   it('serving the pinned image is used', async () => {
-    const e = await new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all')
+    const e = await settled(new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all'))
     expect(e.archs).toEqual(new Set(['arm64', 's390x']))
     expect(output.text).toContain(`fetched ${pinned()} from the mirror`)
     expect(registry.seen.filter(s => s.url.includes('/blobs/'))).toEqual([])
@@ -235,7 +236,7 @@ describe('a mirror', () => {
 
   it('serving other bytes under that name is refused, and the source is used, as the log says', async () => {
     mirror.tampered.set(hostImage.layers[1].digest, Buffer.alloc(hostImage.layers[1].bytes.length, 3))
-    const e = await new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all')
+    const e = await settled(new ImageSource(pinned(), noEngine, options({ registry: viaMirror })).acquire('all'))
     expect(files(e.dir)['qemu-aarch64']).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
     expect(output.text).toContain(`client: the mirror ${mirrorHost} could not be used (it served other content`)
     expect(output.text).toContain(`fetched ${pinned()} from its registry`)
@@ -256,7 +257,7 @@ describe('on a hosted runner, the Actions cache', () => {
   it('that holds the blobs is used with no request to the registry', async () => {
     const a = actions(await storeOf())
     registry.seen.length = 0
-    const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    const e = await settled(new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all'))
     expect(e.origin).toBe('Actions cache')
     expect(files(e.dir)['qemu-s390x']).toBe(sha(EMULATORS['usr/bin/qemu-s390x']))
     expect(registry.seen).toEqual([])
@@ -271,7 +272,7 @@ describe('on a hosted runner, the Actions cache', () => {
     for (const b of swapped.all) fs.writeFileSync(path.join(store, 'sha256', b.digest.slice(7)), b.bytes)
     fs.writeFileSync(path.join(store, 'sha256', PIN), swapped.index.bytes)
     const a = actions(store)
-    const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    const e = await settled(new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all'))
     expect(a.refused).toEqual([
       `it does not hold the image ${DIGEST} names (the stored manifest ${DIGEST} does not match its digest)`
     ])
@@ -286,7 +287,7 @@ describe('on a hosted runner, the Actions cache', () => {
     const file = path.join(store, 'sha256', hostImage.layers[0].digest.slice(7))
     fs.writeFileSync(file, Buffer.alloc(fs.statSync(file).size, 5))
     const a = actions(store)
-    await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    await settled(new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all'))
     expect(a.refused).toEqual([
       `it does not hold the image ${DIGEST} names (the stored layer ${hostImage.layers[0].digest} does not match its digest)`
     ])
@@ -295,7 +296,7 @@ describe('on a hosted runner, the Actions cache', () => {
   it("asked for some platforms takes only their emulators out of the image, since the job's tool cache ends with it", async () => {
     const arm64 = byArch('arm64') as Platform
     const a = actions(await storeOf())
-    const e = await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire([arm64])
+    const e = await settled(new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire([arm64]))
     expect(Object.keys(files(e.dir))).toEqual(['qemu-aarch64'])
     // its layer is read only as far as qemu-aarch64; the one above it, whole
     expect(output.text.match(/client debug: the layer \S+ gave every file needed: the rest of it is not read/g)).toHaveLength(1)
@@ -313,18 +314,16 @@ describe('on a hosted runner, the Actions cache', () => {
         { exitCode: 0, stdout: '["https://m.example"]', stderr: '' }
       )
     })
-    const e = await new ImageSource(
-      `docker.io/tonistiigi/binfmt:qemu-v1@${DIGEST}`,
-      engine,
-      options({ actions: a.cache })
-    ).acquire('all')
+    const e = await settled(
+      new ImageSource(`docker.io/tonistiigi/binfmt:qemu-v1@${DIGEST}`, engine, options({ actions: a.cache })).acquire('all')
+    )
     expect(e.origin).toBe('Actions cache')
     expect(calls).toEqual([])
   })
 
   it('that lacks the entry gets the blobs this run fetched, for post to save', async () => {
     const a = actions()
-    await new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all')
+    await settled(new ImageSource(pinned(), noEngine, options({ actions: a.cache })).acquire('all'))
     expect(a.kept).toHaveLength(1)
     const kept = fs.readdirSync(path.join(a.kept[0], 'sha256')).sort()
     expect(kept).toEqual(

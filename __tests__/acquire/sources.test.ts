@@ -22,6 +22,7 @@ import { fromNodeArch } from '../../src/platform/arch.js'
 import { buildProbe } from '../../src/platform/elf.js'
 import { captureOutput } from '../helpers/output.js'
 import { freshToolCache, tempDirs } from '../helpers/tmp.js'
+import { settled } from '../helpers/settled.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -86,7 +87,7 @@ esac
     fs.writeFileSync(path.join(bin, 'qemu-aarch64'), hostElf(1), { mode: 0o755 })
     fs.writeFileSync(path.join(bin, 'qemu-s390x'), buildProbe(foreign), { mode: 0o755 })
     fs.writeFileSync(path.join(bin, 'qemu-riscv64'), '#!/bin/sh\nexit 42\n', { mode: 0o755 })
-    const e = await new ImageSource(ref, d.docker, options(true)).acquire('all')
+    const e = await settled(new ImageSource(ref, d.docker, options(true)).acquire('all'))
     expect([...e.archs]).toEqual(['arm64'])
     expect(fs.readdirSync(e.dir)).toEqual(['qemu-aarch64'])
     expect(output.text).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
@@ -96,7 +97,7 @@ esac
   it("pulls and creates for this host's platform, so a local copy for another platform is not used", async () => {
     const d = fakeDocker(foreign.platforms[0])
     fs.writeFileSync(path.join(d.root, 'usr/bin/qemu-aarch64'), hostElf(1), { mode: 0o755 })
-    await new ImageSource(ref, d.docker, options(false)).acquire('all')
+    await settled(new ImageSource(ref, d.docker, options(false)).acquire('all'))
     expect(output.text).toContain(
       `${ref} could not be fetched over the registry API (test: no registry API here): the Docker engine pulls it instead`
     )
@@ -112,7 +113,7 @@ esac
   it('labels the container it copies from, and removes it with its volumes, even when the copy fails', async () => {
     const d = fakeDocker(host.platforms[0])
     fs.writeFileSync(path.join(d.root, 'usr/bin/qemu-aarch64'), hostElf(1), { mode: 0o755 })
-    await new ImageSource(ref, d.docker, options(false)).acquire('all')
+    await settled(new ImageSource(ref, d.docker, options(false)).acquire('all'))
     const create = d.calls().find(c => c[0] === 'create') as string[]
     const label = create[create.indexOf('--label') + 1]
     expect(label).toMatch(new RegExp(`^${CONTAINER_LABEL.replaceAll('.', '\\.')}=\\S+$`))
@@ -137,14 +138,14 @@ esac
     const d = fakeDocker(host.platforms[0])
     for (const cpu of ['aarch64', 's390x'])
       fs.writeFileSync(path.join(d.root, `usr/bin/qemu-${cpu}`), hostElf(1), { mode: 0o755 })
-    await new ImageSource(ref, d.docker, options(true)).acquire('all')
+    await settled(new ImageSource(ref, d.docker, options(true)).acquire('all'))
     const before = d.calls().length
     const later = new ImageSource(ref, d.docker, options(true))
     // looked up once: planning (started early) and acquire share the answer
     const lookup = later.cached()
     expect(later.cached()).toBe(lookup)
     expect((await lookup)?.complete).toBe(true)
-    const e = await later.acquire([byArch('s390x')])
+    const e = await settled(later.acquire([byArch('s390x')]))
     expect(d.calls().length).toBe(before)
     expect(e.origin).toBe('tool cache')
     expect(path.dirname(e.dir)).toBe(dirs.workDir)
@@ -193,7 +194,9 @@ describe('source download', () => {
       ['qemu-riscv64-static', hostElf(5)],
       ['qemu-riscv64', hostElf(6)]
     ])
-    const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30).acquire('all')
+    const e = await settled(
+      new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30).acquire('all')
+    )
     expect([...e.archs].sort()).toEqual(['arm64', 'riscv64', 's390x'])
     const body = (cpu: string): string => sha(fs.readFileSync(path.join(e.dir, `qemu-${cpu}`)))
     expect(body('aarch64')).toBe(sha(hostElf(2))) // the same member twice: tar keeps the last
@@ -206,7 +209,9 @@ describe('source download', () => {
       ['qemu-aarch64', hostElf(1)],
       ['qemu-s390x', buildProbe(foreign)]
     ])
-    const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, true, dirs.workDir, 30).acquire('all')
+    const e = await settled(
+      new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, true, dirs.workDir, 30).acquire('all')
+    )
     expect([...e.archs]).toEqual(['arm64'])
     expect(output.text).toContain(`::warning::qemu-s390x is an ELF for ${foreign.cpu}, not for this ${host.cpu} host`)
     const meta = fs.readFileSync(
@@ -222,10 +227,10 @@ describe('source download', () => {
     const clean = `${base}${t.path}`
     const source = new DownloadSource({ url, sha256: t.sha256 }, true, dirs.workDir, 30)
     expect(source.from).toBe(clean)
-    const e = await source.acquire('all')
+    const e = await settled(source.acquire('all'))
     expect(requests.at(-1)).toBe(`${t.path}?token=t0ken-value`) // the real URL was used to download
     expect(e.from).toBe(clean) // what the summary shows
-    const hit = await new DownloadSource({ url, sha256: t.sha256 }, true, dirs.workDir, 30).acquire('all')
+    const hit = await settled(new DownloadSource({ url, sha256: t.sha256 }, true, dirs.workDir, 30).acquire('all'))
     expect(hit.origin).toBe('tool cache')
     expect(hit.from).toBe(clean)
 
@@ -265,13 +270,13 @@ describe('source download', () => {
       ['qemu-s390x', hostElf(2)]
     ])
     const target = { url: `${base}${t.path}`, sha256: t.sha256 }
-    await new DownloadSource(target, true, dirs.workDir, 30).acquire('all')
+    await settled(new DownloadSource(target, true, dirs.workDir, 30).acquire('all'))
     const entry = path.join(process.env.RUNNER_TOOL_CACHE as string, 'setup-qemu', `0.0.0-k${t.sha256}`, os.arch())
     fs.writeFileSync(path.join(entry, 'qemu-aarch64.x'), hostElf(9), { mode: 0o755 })
     fs.renameSync(path.join(entry, 'qemu-aarch64.x'), path.join(entry, 'qemu-aarch64'))
     const fetched = requests.filter(r => r === t.path).length
 
-    const e = await new DownloadSource(target, true, dirs.workDir, 30).acquire([byArch('arm64')])
+    const e = await settled(new DownloadSource(target, true, dirs.workDir, 30).acquire([byArch('arm64')]))
     expect(output.text).toMatch(
       /::warning::the tool cache entry .* is ignored: qemu-aarch64 does not match the SHA-256 recorded when it was stored/
     )
@@ -284,7 +289,7 @@ describe('source download', () => {
     fs.writeFileSync(path.join(entry, 'qemu-s390x.x'), hostElf(9), { mode: 0o755 })
     fs.renameSync(path.join(entry, 'qemu-s390x.x'), path.join(entry, 'qemu-s390x'))
     output.text = ''
-    const again = await new DownloadSource(target, true, dirs.workDir, 30).acquire([byArch('arm64')])
+    const again = await settled(new DownloadSource(target, true, dirs.workDir, 30).acquire([byArch('arm64')]))
     expect(again.origin).toBe('tool cache')
     expect(output.text).not.toContain('::warning::')
   })
@@ -302,8 +307,8 @@ describe('source download', () => {
       const t = tarball('restored.tar.gz', [['qemu-aarch64', hostElf(1)]])
       const a = actions(entryWith(files.get(t.path) as Buffer))
       const before = requests.length
-      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire(
-        'all'
+      const e = await settled(
+        new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire('all')
       )
       expect(requests.length).toBe(before)
       expect([...e.archs]).toEqual(['arm64'])
@@ -315,8 +320,8 @@ describe('source download', () => {
       const t = tarball('swapped.tar.gz', [['qemu-aarch64', hostElf(1)]])
       const other = tarball('other.tar.gz', [['qemu-aarch64', hostElf(7)]])
       const a = actions(entryWith(files.get(other.path) as Buffer))
-      const e = await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire(
-        'all'
+      const e = await settled(
+        new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire('all')
       )
       expect(a.refused).toEqual([`its tarball's SHA-256 is ${other.sha256}, not the pinned ${t.sha256}`])
       expect(requests.at(-1)).toBe(t.path)
@@ -327,7 +332,9 @@ describe('source download', () => {
     it('keeps the downloaded tarball for post when the Actions cache lacks it', async () => {
       const t = tarball('kept.tar.gz', [['qemu-aarch64', hostElf(1)]])
       const a = actions()
-      await new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire('all')
+      await settled(
+        new DownloadSource({ url: `${base}${t.path}`, sha256: t.sha256 }, false, dirs.workDir, 30, a.cache).acquire('all')
+      )
       expect(a.kept).toHaveLength(1)
       expect(sha(fs.readFileSync(path.join(a.kept[0], 'qemu.tar.gz')))).toBe(t.sha256)
     })

@@ -141,12 +141,13 @@ export class DownloadSource extends FetchingSource {
 
   /** The tarball from the Actions cache, if it holds one with the pinned SHA-256; the entry is refused otherwise. */
   private async restored(): Promise<string | undefined> {
-    const dir = await this.opts.actions?.restore('tarball', this.target.sha256)
-    if (!dir) return undefined
-    const file = path.join(dir, TARBALL)
-    const got = await sha256File(file).catch(() => undefined)
+    const restored = await this.opts.actions?.restore('tarball', this.target.sha256)
+    if (!restored) return undefined
+    const file = path.join(restored.dir, TARBALL)
+    // hashed as the restore wrote it
+    const got = restored.sha256.get(TARBALL)
     if (got !== this.target.sha256) {
-      await fs.rm(dir, { recursive: true, force: true })
+      await fs.rm(restored.dir, { recursive: true, force: true })
       this.opts.actions?.refuse(
         got ? `its tarball's SHA-256 is ${got}, not the pinned ${this.target.sha256}` : 'it holds no tarball'
       )

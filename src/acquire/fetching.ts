@@ -2,14 +2,15 @@
  * What every source that fetches does around its fetch (after setup-node's base distribution): the tool
  * cache is looked up first, and on a hosted runner a miss starts the Actions cache restore; an entry that
  * covers the request gives this run its own checked copy. Otherwise the source fetches, and what it got
- * is cut down to the emulators that run on this host, checked to hold one, and stored in the tool cache.
+ * is cut down to the emulators that run on this host, checked to hold one, and stored in the tool cache
+ * while the run goes on with its own copy.
  * A source extending it keeps only its `fetch`.
  */
 import type { Platform } from '../platform/platforms.js'
 import type { Holds } from './actions-cache/keys.js'
 import type { ActionsCache } from './actions-cache/restore.js'
 import { findCached, useCached } from './tool-cache/read.js'
-import { storeInCache } from './tool-cache/publish.js'
+import { keepInCache } from './tool-cache/publish.js'
 import { hostPlatform } from '../platform/host.js'
 import { dropForeign, emulatorsIn, keepOnlyEmulators, qemuVersion } from './emulators.js'
 import type { CachedEmulators, EmulatorSource, Emulators } from './source.js'
@@ -94,6 +95,7 @@ export abstract class FetchingSource<O extends FetchingOptions = FetchingOptions
       origin: got.origin,
       from: this.from
     }
-    return this.opts.useCache ? storeInCache(e, got.complete) : e
+    if (this.opts.useCache) e.stored = keepInCache(e, got.complete)
+    return e
   }
 }

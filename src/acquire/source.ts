@@ -27,6 +27,11 @@ export interface Emulators {
   origin: string
   /** the image reference or URL, without credentials, query or fragment (it is logged and shown) */
   from: string
+  /**
+   * the copy for later runs, written to the tool cache while the run goes on: settles (never rejects)
+   * with what logs how it went; wait for it before dir is removed
+   */
+  stored?: Promise<() => void>
 }
 
 export interface EmulatorSource {

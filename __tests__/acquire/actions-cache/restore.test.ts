@@ -7,6 +7,7 @@
  * goes on, and the late extraction writes nothing, in the workspace or anywhere, then or later.
  */
 import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals'
+import { createHash } from 'node:crypto'
 import * as fs from 'node:fs'
 import * as os from 'node:os'
 import * as path from 'node:path'
@@ -80,14 +81,20 @@ describe('a restore', () => {
   it('asks for the entry of what the pin names, and extracts a hit into the scratch directory only', async () => {
     behaviour = { archive: GOOD }
     const cwd = process.cwd()
-    const dir = await new ActionsCache(workDir, 5, 60).restore('image', PIN)
+    const restored = await new ActionsCache(workDir, 5, 60).restore('image', PIN)
     expect(calls).toEqual([{ paths: ['setup-qemu-image'], key: entryKey('image', PIN) }])
+    const dir = restored?.dir
     expect(dir && path.relative(workDir, dir).split(path.sep)).toEqual([
       expect.stringMatching(/^actions-cache-/),
       'entry',
       'setup-qemu-image'
     ])
     expect(tree(dir as string)).toEqual(['sha256', `sha256/${PIN}`])
+    // each file with the SHA-256 of what was written, which is what is on disk
+    const onDisk = createHash('sha256')
+      .update(fs.readFileSync(path.join(dir as string, 'sha256', PIN)))
+      .digest('hex')
+    expect([...(restored?.sha256 ?? [])]).toEqual([[`sha256/${PIN}`, onDisk]])
     // nothing moved: not the working directory, not the workspace
     expect(process.cwd()).toBe(cwd)
     expect(process.env.GITHUB_WORKSPACE).toBe(workspace)

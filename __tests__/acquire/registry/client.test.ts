@@ -373,6 +373,23 @@ describe('the store', () => {
       expect(reg.seen.length).toBe(before)
     })
 
+    it('does not hash again a layer given as checked (its writer hashed it), but still checks its size', async () => {
+      const { store, ref } = await filled()
+      const digest = hostImage.layers[1].digest
+      const layer = path.join(store, 'sha256', digest.slice(7))
+      const size = hostImage.layers[1].bytes.length
+      // other bytes of the same size: taken on the writer's word, so what fails is reading them as a layer
+      fs.writeFileSync(layer, Buffer.alloc(size, 7))
+      const checked = new Set([digest])
+      await expect(client().pull(ref, pullOpts({ store, offline: true, checked }))).rejects.toThrow(
+        `could not extract the layer ${digest}`
+      )
+      fs.writeFileSync(layer, Buffer.alloc(size + 1, 7))
+      await expect(client().pull(ref, pullOpts({ store, offline: true, checked }))).rejects.toThrow(
+        `the stored layer ${digest} does not match its digest`
+      )
+    })
+
     it('refuses an index rewritten to name other manifests', async () => {
       const { store, ref } = await filled()
       const index = path.join(store, 'sha256', image.index.digest.slice(7))

@@ -20,6 +20,7 @@ import { fromNodeArch } from '../../../src/platform/arch.js'
 import { buildProbe } from '../../../src/platform/elf.js'
 import { captureOutput } from '../../helpers/output.js'
 import { freshToolCache, tempDirs } from '../../helpers/tmp.js'
+import { settled } from '../../helpers/settled.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const foreign = PLATFORMS.find(p => p.family !== host.family) as Platform
@@ -98,7 +99,7 @@ describe('readers', () => {
       workDir: dirs.workDir,
       timeout: 5
     })
-    const e = await source.acquire([byArch('arm64')])
+    const e = await settled(source.acquire([byArch('arm64')]))
     expect(e.origin).toBe('tool cache')
     const file = path.join(e.dir, 'qemu-aarch64')
     const before = sha(file)

@@ -14,6 +14,7 @@ import * as fs from 'node:fs'
 import * as path from 'node:path'
 import type { ActionsCache } from '../../../src/acquire/actions-cache/restore.js'
 import { chainProblem } from '../../../src/acquire/actions-cache/save.js'
+import { restoredFrom } from '../../acquire/actions-cache-standin.js'
 import { findCached } from '../../../src/acquire/tool-cache/read.js'
 import { ImageSource, type ImageOptions } from '../../../src/acquire/image.js'
 import { RegistryClient } from '../../../src/acquire/registry/index.js'
@@ -24,6 +25,7 @@ import { buildProbe } from '../../../src/platform/elf.js'
 import { testImage } from '../../acquire/registry/images.js'
 import { push, removeTemps, requireTools, startRegistry, stopAll, tamper, tmp, type Registry } from './registry.js'
 import { captureOutput } from '../../helpers/output.js'
+import { settled } from '../../helpers/settled.js'
 
 const host = fromNodeArch(process.arch) as Platform
 const HOST = host.platforms[0]
@@ -108,7 +110,7 @@ const aarch64Of = (dir: string): string => sha(fs.readFileSync(path.join(dir, 'q
 
 describe('a registry without auth', () => {
   it('serves the pinned image with no engine: checked, and kept in the tool cache by its digest', async () => {
-    const e = await new ImageSource(pinnedAt(source), noEngine, opts()).acquire('all')
+    const e = await settled(new ImageSource(pinnedAt(source), noEngine, opts()).acquire('all'))
     expect(e).toMatchObject({ origin: 'image', key: PIN, archs: new Set(['arm64', 'riscv64']) })
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
     expect((await findCached(PIN))?.complete).toBe(true)
@@ -118,7 +120,7 @@ describe('a registry without auth', () => {
     const tagged = `${source.host}/tonistiigi/binfmt:qemu-v1`
     const src = new ImageSource(tagged, noEngine, opts())
     await src.cached()
-    const e = await src.acquire([byArch('riscv64')])
+    const e = await settled(src.acquire([byArch('riscv64')]))
     expect(e.key).toBe(PIN)
     expect(output.text).toContain(
       `::warning::image ${tagged} is not pinned by digest, and a tag can move: it names ${DIGEST} now`
@@ -138,7 +140,7 @@ describe('Basic auth from a Docker config file', () => {
   it('pulls with the auths entry', async () => {
     const config = { auths: { [basic.host]: { auth: Buffer.from(`${USER}:${PASSWORD}`).toString('base64') } } }
     fs.writeFileSync(path.join(process.env.DOCKER_CONFIG as string, 'config.json'), JSON.stringify(config))
-    const e = await new ImageSource(pinnedAt(basic, 'team/binfmt'), noEngine, opts()).acquire('all')
+    const e = await settled(new ImageSource(pinnedAt(basic, 'team/binfmt'), noEngine, opts()).acquire('all'))
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
     // the runner consumes the masks it is given; nothing else shows it
     expect(
@@ -158,7 +160,7 @@ describe('Basic auth from a Docker config file', () => {
         fs.writeFileSync(path.join(to, 'qemu-aarch64'), EMULATORS['usr/bin/qemu-aarch64'], { mode: 0o755 })
     })
     const ref = pinnedAt(basic, 'team/binfmt')
-    await new ImageSource(ref, engine, opts()).acquire('all')
+    await settled(new ImageSource(ref, engine, opts()).acquire('all'))
     expect(calls).toEqual([ref])
     expect(output.text).toMatch(
       /could not be fetched over the registry API \(.*HTTP 401.*log in first.*\): the Docker engine pulls it instead/s
@@ -168,12 +170,14 @@ describe('Basic auth from a Docker config file', () => {
 
 describe('a mirror', () => {
   it('serving the pinned image is used', async () => {
-    await new ImageSource(pinnedAt(source), noEngine, opts({ registry: clientWith(sameMirror) })).acquire('all')
+    await settled(new ImageSource(pinnedAt(source), noEngine, opts({ registry: clientWith(sameMirror) })).acquire('all'))
     expect(output.text).toContain(`fetched ${pinnedAt(source)} from the mirror`)
   })
 
   it('serving other bytes under that name is refused, and the source is used', async () => {
-    const e = await new ImageSource(pinnedAt(source), noEngine, opts({ registry: clientWith(otherMirror) })).acquire('all')
+    const e = await settled(
+      new ImageSource(pinnedAt(source), noEngine, opts({ registry: clientWith(otherMirror) })).acquire('all')
+    )
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
     expect(output.text).toContain(`client: the mirror ${otherMirror.host} could not be used (it served other content`)
     expect(output.text).toContain(`fetched ${pinnedAt(source)} from its registry`)
@@ -184,7 +188,7 @@ describe('the blobs a pull kept, as an Actions cache entry holds them', () => {
   /** A stand-in of the run's Actions cache that restores dir and records refusals. */
   const restoring = (dir: string, refused: string[]): ActionsCache =>
     ({
-      restore: async () => dir,
+      restore: async () => restoredFrom(dir),
       refuse: (p: string) => void refused.push(p),
       keepDir: async () => undefined,
       keep: () => undefined
@@ -202,11 +206,11 @@ describe('the blobs a pull kept, as an Actions cache entry holds them', () => {
     expect(await chainProblem({ holds: 'image', pin: PIN, timeout: 30 }, store)).toBeUndefined()
     const refused: string[] = []
     // a registry that is not there: nothing may be fetched
-    const e = await new ImageSource(
-      `127.0.0.1:9/tonistiigi/binfmt@${DIGEST}`,
-      noEngine,
-      opts({ actions: restoring(store, refused) })
-    ).acquire('all')
+    const e = await settled(
+      new ImageSource(`127.0.0.1:9/tonistiigi/binfmt@${DIGEST}`, noEngine, opts({ actions: restoring(store, refused) })).acquire(
+        'all'
+      )
+    )
     expect(e.origin).toBe('Actions cache')
     expect(refused).toEqual([])
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))
@@ -218,7 +222,9 @@ describe('the blobs a pull kept, as an Actions cache entry holds them', () => {
     fs.writeFileSync(layer, Buffer.alloc(fs.statSync(layer).size, 1))
     expect(await chainProblem({ holds: 'image', pin: PIN, timeout: 30 }, store)).toMatch(/does not match its digest/)
     const refused: string[] = []
-    const e = await new ImageSource(pinnedAt(source), noEngine, opts({ actions: restoring(store, refused) })).acquire('all')
+    const e = await settled(
+      new ImageSource(pinnedAt(source), noEngine, opts({ actions: restoring(store, refused) })).acquire('all')
+    )
     expect(refused).toHaveLength(1)
     expect(e.origin).toBe('image')
     expect(aarch64Of(e.dir)).toBe(sha(EMULATORS['usr/bin/qemu-aarch64']))

@@ -9,7 +9,8 @@
  * path the entry holds, is anything but a regular file or a directory (a symlink, a hard link, a
  * device, a fifo), or when it is larger than the scope allows. It writes only regular files and
  * directories, each created anew under the scope's directory, which the extraction makes itself: no
- * member reaches anywhere else, even before the refusal. A restore that was abandoned (its time ran
+ * member reaches anywhere else, even before the refusal. Each file is hashed as it is written, so a
+ * caller can check it against a pin without reading it again. A restore that was abandoned (its time ran
  * out) extracts nothing, and one abandoned midway stops and removes what it wrote.
  *
  * No import of the project's own modules: the toolkit lives in the main chunk of the bundle, and this
@@ -17,10 +18,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream, type Stats } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { PassThrough, type Readable, type Writable } from 'node:stream'
+import { PassThrough, Transform, type Readable, type Writable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import { createGunzip, createGzip } from 'node:zlib'
 import type { ReadEntry } from 'tar'
@@ -38,6 +40,11 @@ export interface ArchiveScope {
   refused?: string
   /** the extraction began: the entry exists, whatever became of it */
   started?: boolean
+  /**
+   * a restore's files by their path below `only`, each with the SHA-256 (hex) of the bytes written: a
+   * caller checks them against a pin without reading them again
+   */
+  sha256?: Map<string, string>
   debug(message: string): void
 }
 
@@ -116,7 +123,8 @@ async function extractInto(archive: string, method: string, scope: ArchiveScope)
     total += entry.size ?? 0
     if (total > scope.maxBytes) throw new Refusal(`its files are more than the ${scope.maxBytes} bytes an entry may hold`)
     if (++count > MAX_MEMBERS) throw new Refusal(`it has more than ${MAX_MEMBERS} members`)
-    const target = path.join(root, ...entry.path.split('/').filter(p => p !== '' && p !== '.'))
+    const parts = entry.path.split('/').filter(p => p !== '' && p !== '.')
+    const target = path.join(root, ...parts)
     if (!target.startsWith(`${root}${path.sep}`)) throw new Refusal(`the member ${entry.path} is outside the directory`)
     if (entry.type === 'Directory') {
       await fs.mkdir(target, { recursive: true, mode: 0o700 })
@@ -124,7 +132,15 @@ async function extractInto(archive: string, method: string, scope: ArchiveScope)
       return
     }
     await fs.mkdir(path.dirname(target), { recursive: true, mode: 0o700 })
-    await pipeline(entry, createWriteStream(target, { flags: 'wx', mode: 0o600 }))
+    const hash = createHash('sha256')
+    const hashing = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        hash.update(chunk)
+        done(null, chunk)
+      }
+    })
+    await pipeline(entry, hashing, createWriteStream(target, { flags: 'wx', mode: 0o600 }))
+    scope.sha256?.set(parts.slice(1).join('/'), hash.digest('hex'))
   }
   const parser = new Parser({
     strict: true,

@@ -22,8 +22,16 @@ import { KEEP_PREFIX, MAX_ENTRY_BYTES, STAGE, client, entryKey, type Holds, type
 /** The restore's own limit: a minute, or half of `timeout` when that is shorter. */
 export const restoreLimit = (timeout: number): number => Math.max(1, Math.min(60, Math.floor(timeout / 2)))
 
+/** What a restore gave, still to be checked against the pin by the caller. */
+export interface Restored {
+  /** the directory holding what the entry holds */
+  dir: string
+  /** each file there, by its path below dir, with the SHA-256 (hex) of what the restore wrote */
+  sha256: ReadonlyMap<string, string>
+}
+
 export class ActionsCache {
-  private restoring?: Promise<string | undefined>
+  private restoring?: Promise<Restored | undefined>
   private entry?: { key: string; holds: Holds; pin: string }
   /** the entry was looked for and is not there: post saves what this run fetches */
   private missed = false
@@ -37,16 +45,15 @@ export class ActionsCache {
   ) {}
 
   /**
-   * Restores the entry for the content pin names, once however often it is asked: the directory that
-   * holds what the entry holds, still to be checked against the pin by the caller; undefined when
-   * there is no entry, it cannot be read, or it was refused (with a warning).
+   * Restores the entry for the content pin names, once however often it is asked; undefined when there
+   * is no entry, it cannot be read, or it was refused (with a warning).
    */
-  restore(holds: Holds, pin: string): Promise<string | undefined> {
+  restore(holds: Holds, pin: string): Promise<Restored | undefined> {
     this.restoring ??= this.start(holds, pin)
     return this.restoring
   }
 
-  private async start(holds: Holds, pin: string): Promise<string | undefined> {
+  private async start(holds: Holds, pin: string): Promise<Restored | undefined> {
     const key = entryKey(holds, pin)
     this.entry = { key, holds, pin }
     const parent = await fs.mkdtemp(path.join(this.workDir, 'actions-cache-'))
@@ -55,6 +62,7 @@ export class ActionsCache {
       only: STAGE[holds],
       maxBytes: MAX_ENTRY_BYTES,
       abandoned: false,
+      sha256: new Map(),
       debug: log.debug
     }
     // no timeouts of the library's own: one that ended the download after the run stopped waiting would
@@ -86,7 +94,7 @@ export class ActionsCache {
       )
       return undefined
     }
-    return path.join(scope.dir, STAGE[holds])
+    return { dir: path.join(scope.dir, STAGE[holds]), sha256: scope.sha256 ?? new Map() }
   }
 
   /** The restored entry did not chain to its pin: a warning, and the entry is never used or saved over. */

@@ -57,7 +57,7 @@ export class RegistryClient {
     await fs.mkdir(opts.dir, { recursive: true })
     const kept = opts.store ?? this.options.store
     const temp = kept ? undefined : await fs.mkdtemp(`${path.resolve(opts.dir)}.blobs-`)
-    const store = new Store(kept ?? (temp as string))
+    const store = new Store(kept ?? (temp as string), opts.store ? opts.checked : undefined)
     try {
       await store.prepare()
       let mirrorFailure: string | undefined

@@ -42,6 +42,11 @@ export interface PullOptions {
   /** a store for this pull instead of the client's (a directory of `sha256/<hex>`, created if missing) */
   store?: string
   /**
+   * digests whose file in the store this run wrote, hashing it as it did, and found to match: their
+   * content is not read again to check it (their size still is)
+   */
+  checked?: ReadonlySet<string>
+  /**
    * everything from the store, nothing fetched: a blob the store lacks is a RegistryError (not-found),
    * one it holds with other bytes an IntegrityError. For a store that came from elsewhere (a cache).
    */

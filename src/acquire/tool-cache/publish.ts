@@ -24,15 +24,24 @@ import * as log from '../../log.js'
  * complete). A cache that cannot be written is a warning, not a failure.
  */
 export async function storeInCache(e: Emulators, complete: boolean): Promise<Emulators> {
-  try {
-    log.info(await publish(e, complete, hostPlatform()))
-  } catch (err) {
-    log.warning(
-      `could not keep the emulators in the tool cache (${(err as Error).message}); the next run fetches them again. ` +
-        "Check that RUNNER_TOOL_CACHE is set and that the runner's user can write there."
-    )
-  }
+  ;(await keepInCache(e, complete))()
   return e
+}
+
+/**
+ * storeInCache while the run goes on: register and verify need only the run's own directory, so the copy
+ * is written meanwhile. Settles, never rejecting, with what logs how it went, for the caller to call
+ * where the line belongs, and before that directory is removed.
+ */
+export function keepInCache(e: Emulators, complete: boolean): Promise<() => void> {
+  return publish(e, complete, hostPlatform()).then(
+    said => () => log.info(said),
+    (err: unknown) => () =>
+      log.warning(
+        `could not keep the emulators in the tool cache (${(err as Error).message}); the next run fetches them again. ` +
+          "Check that RUNNER_TOOL_CACHE is set and that the runner's user can write there."
+      )
+  )
 }
 
 interface Existing {
