@@ -21,7 +21,7 @@ const TAR_CALLS = path.join(ROOT, 'tar-calls')
 const DATA = path.join(ROOT, 'service')
 const OUTSIDE = path.join(ROOT, 'outside')
 const WORKSPACE = path.join(ROOT, 'workspace')
-const KEY = `setup-qemu-v3-${process.arch}-image-${'a'.repeat(64)}`
+const KEY = `setup-qemu-v4-${process.arch}-image-${'a'.repeat(64)}`
 const ONLY = 'setup-qemu-image'
 
 let service: ChildProcess

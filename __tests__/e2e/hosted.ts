@@ -17,7 +17,7 @@ export const HELPER = `${env.FRONT}/busybox:test${digest(env.HELPER_IMAGE)}`
 /** The emulator image's digest, `sha256:…` */
 export const DIGEST = digest(env.BINFMT_IMAGE).slice(1)
 /** The key of its entry: what it holds, the image's digest, the runner's arch. */
-export const KEY = `setup-qemu-v3-${process.arch}-image-${DIGEST.slice('sha256:'.length)}`
+export const KEY = `setup-qemu-v4-${process.arch}-image-${DIGEST.slice('sha256:'.length)}`
 /** Through a helper container: as root beside the engine, `auto` would register from the runner itself. */
 export const ASK = { platforms: 'arm64,s390x', image: IMAGE, 'helper-image': HELPER, 'register-from': 'container' }
 

@@ -3,7 +3,8 @@
  * absolute member, a `../` member, a symlink or hard link out of the directory, a device) are refused
  * whole, with nothing written anywhere; only regular files and directories below the entry's one path
  * are extracted, into a directory the restore chose; an abandoned restore writes nothing; and nothing
- * works outside a scope of this action. Both compressions the library uses, zstd and gzip.
+ * works outside a scope of this action. Both compressions the library uses, zstd and gzip, and the plain tar
+ * createTar writes.
  */
 import { afterAll, describe, expect, it } from '@jest/globals'
 import { execFileSync } from 'node:child_process'
@@ -37,10 +38,17 @@ const scopeIn = (parent: string, extra: Partial<ArchiveScope> = {}): ArchiveScop
   ...extra
 })
 
-/** The archive as the library stores it: zstd (the default where zstd is installed) or gzip. */
-function archive(members: readonly Member[], method: 'zstd-without-long' | 'gzip'): string {
+/**
+ * The archive as the library stores it, zstd (the default where zstd is installed) or gzip; or as createTar
+ * writes it, a plain tar under the zstd name.
+ */
+function archive(members: readonly Member[], method: 'zstd-without-long' | 'gzip' | 'plain'): string {
   const dir = fresh('archive')
   const plain = tar(members)
+  if (method === 'plain') {
+    fs.writeFileSync(path.join(dir, 'cache.tzst'), plain)
+    return path.join(dir, 'cache.tzst')
+  }
   if (method === 'gzip') {
     fs.writeFileSync(path.join(dir, 'cache.tgz'), gzipSync(plain))
     return path.join(dir, 'cache.tgz')
@@ -60,7 +68,7 @@ const GOOD: Member[] = [
   { name: `./${ONLY}/sha256/bb`, body: 'blob b' }
 ]
 
-describe.each(['zstd-without-long', 'gzip'] as const)('%s archives', method => {
+describe.each(['zstd-without-long', 'gzip', 'plain'] as const)('%s archives', method => {
   it('extracts regular files and directories under the scope directory, which it makes itself', async () => {
     const parent = fresh('good')
     const scope = scopeIn(parent)
@@ -155,8 +163,12 @@ describe.each(['zstd-without-long', 'gzip'] as const)('%s archives', method => {
     fs.symlinkSync('/etc/passwd', path.join(from, ONLY, 'sha256', 'link'))
     fs.writeFileSync(path.join(from, 'beside'), 'not saved')
     const folder = fresh('folder')
-    await withinScope(scopeIn(from, { dir: from }), async () => createTar(folder, ['../../anything'], method))
+    // the library names a method: zstd where it finds the zstd command
+    const named = method === 'plain' ? 'zstd' : method
+    await withinScope(scopeIn(from, { dir: from }), async () => createTar(folder, ['../../anything'], named))
     const file = path.join(folder, method === 'gzip' ? 'cache.tgz' : 'cache.tzst')
+    // a plain tar: what it holds is compressed already
+    expect(fs.readFileSync(file).subarray(257, 262).toString()).toBe('ustar')
     const back = scopeIn(fresh('back'))
     await withinScope(back, async () => extractTar(file, method))
     expect(back.refused).toBeUndefined()

@@ -22,8 +22,8 @@ describe('whether the Actions cache is used', () => {
 
 describe('the keys', () => {
   it('name what the entry holds, the content its pin names, and the host arch', () => {
-    expect(entryKey('image', DIGEST, 'x64')).toBe(`setup-qemu-v3-x64-image-${DIGEST}`)
-    expect(entryKey('tarball', DIGEST, 'arm64')).toBe(`setup-qemu-v3-arm64-tarball-${DIGEST}`)
+    expect(entryKey('image', DIGEST, 'x64')).toBe(`setup-qemu-v4-x64-image-${DIGEST}`)
+    expect(entryKey('tarball', DIGEST, 'arm64')).toBe(`setup-qemu-v4-arm64-tarball-${DIGEST}`)
     expect(entryKey('image', 'b'.repeat(64), 'x64')).not.toBe(entryKey('image', DIGEST, 'x64'))
   })
   it('are made only of a SHA-256', () => {

@@ -22,9 +22,9 @@ import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream, type Stats } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import { PassThrough, Transform, type Readable, type Writable } from 'node:stream'
+import { Transform, type Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
-import { createGunzip, createGzip } from 'node:zlib'
+import { createGunzip } from 'node:zlib'
 import type { ReadEntry } from 'tar'
 
 export interface ArchiveScope {
@@ -81,15 +81,32 @@ export function memberProblem(name: string, type: string, only: string): string 
   return `the member ${shown} is ${what[type] ?? `of type ${type}`}, and only regular files and directories are restored`
 }
 
-const isZstd = (method: string): boolean => method.startsWith('zstd')
+const CHUNK = 1 << 20
 
-/** The archive's tar stream: zstd through the zstd command (as the library requires it installed), gzip through zlib. */
-function decompressed(archive: string, method: string): { stream: Readable; done: Promise<void>; stop: () => void } {
-  if (!isZstd(method)) {
-    const stream = createReadStream(archive).pipe(createGunzip())
+/** How the archive is compressed, by its first bytes: what the library's method names, or nothing (createTar). */
+async function compression(archive: string): Promise<'zstd' | 'gzip' | 'none'> {
+  const fh = await fs.open(archive, 'r')
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(4), 0, 4, 0)
+    if (bytesRead === 4 && buffer.readUInt32LE(0) === 0xfd2fb528) return 'zstd'
+    return bytesRead >= 2 && buffer[0] === 0x1f && buffer[1] === 0x8b ? 'gzip' : 'none'
+  } finally {
+    await fh.close()
+  }
+}
+
+/**
+ * The archive's tar stream: zstd through the zstd command (as the library requires it installed), gzip
+ * through zlib, a plain tar as it is.
+ */
+async function decompressed(archive: string): Promise<{ stream: Readable; done: Promise<void>; stop: () => void }> {
+  const how = await compression(archive)
+  if (how !== 'zstd') {
+    const file = createReadStream(archive, { highWaterMark: CHUNK })
+    const stream = how === 'gzip' ? file.pipe(createGunzip()) : file
     return { stream, done: Promise.resolve(), stop: () => stream.destroy(new Error('stopped')) }
   }
-  const child = spawn('zstd', ['-d', '-q', '-c', ...(method === 'zstd' ? ['--long=30'] : []), '--', archive], {
+  const child = spawn('zstd', ['-d', '-q', '-c', '--long=30', '--', archive], {
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let stderr = ''
@@ -108,14 +125,14 @@ class Refusal extends Error {}
  * Writes the members under scope.dir in one pass, each checked before it is written, stopping as soon
  * as the scope is abandoned; a Refusal when a member or the archive may not be restored.
  */
-async function extractInto(archive: string, method: string, scope: ArchiveScope): Promise<void> {
+async function extractInto(archive: string, scope: ArchiveScope): Promise<void> {
   const { Parser } = await import('tar')
   const root = path.resolve(scope.dir)
   let chain = Promise.resolve()
   let failed: Error | undefined
   let total = 0
   let count = 0
-  const source = decompressed(archive, method)
+  const source = await decompressed(archive)
   const write = async (entry: ReadEntry): Promise<void> => {
     if (scope.abandoned) throw new Error('the restore was abandoned')
     const problem = memberProblem(entry.path, entry.type, scope.only)
@@ -170,14 +187,14 @@ async function extractInto(archive: string, method: string, scope: ArchiveScope)
 }
 
 /** The library's extractTar(archivePath, compressionMethod), for a restore of this action only. */
-export async function extractTar(archivePath: string, compressionMethod: string): Promise<void> {
+export async function extractTar(archivePath: string, _compressionMethod: string): Promise<void> {
   const scope = current()
   if (scope.abandoned) return
   scope.started = true
   try {
     // a directory of its own, made here: a late restore whose owner removed the parent makes nothing
     await fs.mkdir(scope.dir, { mode: 0o700 })
-    await extractInto(archivePath, compressionMethod, scope)
+    await extractInto(archivePath, scope)
   } catch (err) {
     await fs.rm(scope.dir, { recursive: true, force: true })
     if (err instanceof Refusal) scope.refused = err.message
@@ -188,7 +205,7 @@ export async function extractTar(archivePath: string, compressionMethod: string)
 }
 
 /** The library's listTar, which it calls when debug logging is on: the member names, to the scope's debug log. */
-export async function listTar(archivePath: string, compressionMethod: string): Promise<void> {
+export async function listTar(archivePath: string, _compressionMethod: string): Promise<void> {
   const scope = current()
   const { Parser } = await import('tar')
   const names: string[] = []
@@ -198,37 +215,26 @@ export async function listTar(archivePath: string, compressionMethod: string): P
       entry.resume()
     }
   })
-  const source = decompressed(archivePath, compressionMethod)
-  await Promise.all([pipeline(source.stream, parser), source.done]).catch((err: Error) => names.push(`(${err.message})`))
-  scope.debug(`the archive holds: ${names.join(', ')}`)
-}
-
-/** Compresses a tar stream into file: zstd through the zstd command, gzip through zlib. */
-async function compressTo(tarStream: Readable, file: string, method: string): Promise<void> {
-  if (!isZstd(method)) {
-    await pipeline(tarStream, createGzip(), createWriteStream(file, { flags: 'wx', mode: 0o600 }))
-    return
-  }
-  const args = ['-q', '-T0', ...(method === 'zstd' ? ['--long=30'] : []), '-o', file]
-  const child = spawn('zstd', args, { stdio: ['pipe', 'ignore', 'pipe'] })
-  let stderr = ''
-  child.stderr.on('data', (c: Buffer) => (stderr = (stderr + c.toString()).slice(-500)))
-  const closed = new Promise<void>((resolve, reject) => {
-    child.on('error', reject)
-    child.on('close', code => (code === 0 ? resolve() : reject(new Error(`zstd could not write the archive: ${stderr.trim()}`))))
+  const source = await decompressed(archivePath).catch((err: Error) => {
+    names.push(`(${err.message})`)
+    return undefined
   })
-  await Promise.all([pipeline(tarStream, child.stdin as Writable), closed])
+  if (source)
+    await Promise.all([pipeline(source.stream, parser), source.done]).catch((err: Error) => names.push(`(${err.message})`))
+  scope.debug(`the archive holds: ${names.join(', ')}`)
 }
 
 /**
  * The library's createTar(archiveFolder, sourceDirectories, compressionMethod): the scope's one path,
  * from the scope's directory, regular files and directories only, into the file the library uploads.
  * The library's own list is relative to GITHUB_WORKSPACE, which this action never points anywhere.
+ * What an entry holds is compressed already (gzip layers, a .tar.gz), so the archive is a plain tar
+ * under the name the library's method gives it; a restore reads it by its first bytes.
  */
 export async function createTar(archiveFolder: string, _sourceDirectories: string[], compressionMethod: string): Promise<void> {
   const scope = current()
   const { create } = await import('tar')
-  const name = isZstd(compressionMethod) ? 'cache.tzst' : 'cache.tgz'
+  const name = compressionMethod.startsWith('zstd') ? 'cache.tzst' : 'cache.tgz'
   const tarStream = create(
     {
       cwd: scope.dir,
@@ -239,5 +245,5 @@ export async function createTar(archiveFolder: string, _sourceDirectories: strin
     },
     [scope.only]
   ) as unknown as Readable
-  await compressTo(tarStream.pipe(new PassThrough()), path.join(archiveFolder, name), compressionMethod)
+  await pipeline(tarStream, createWriteStream(path.join(archiveFolder, name), { flags: 'wx', mode: 0o600 }))
 }

@@ -15,7 +15,8 @@ export const client = (): Promise<typeof ActionsCacheClient> => import('@actions
 /** What an entry holds: an image's blobs, or a tarball. */
 export type Holds = 'image' | 'tarball'
 
-const VERSION = 'v3'
+// v4: the archive is a plain tar (archive.ts)
+const VERSION = 'v4'
 
 /**
  * Each entry's one path, relative: the cache's version hashes the paths as given, and the archive holds
