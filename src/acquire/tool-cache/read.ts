@@ -130,9 +130,15 @@ async function snapshot(
   await copyOf(path.join(src, META), path.join(snap, META))
   const meta = await readMeta(snap)
   if (meta.key !== key) return 'its metadata names another key'
-  for (const p of need) await copyOf(path.join(src, emulatorName(p)), path.join(snap, emulatorName(p)))
   await fs.rm(path.join(snap, META))
-  const problems = await Promise.all(need.map(async p => fileCheck(snap, emulatorName(p), meta, host)))
+  // each file checked as soon as it is copied: the copies (the kernel's work, on the thread pool) go on
+  // while this thread hashes those already taken
+  const problems = await Promise.all(
+    need.map(async p => {
+      await copyOf(path.join(src, emulatorName(p)), path.join(snap, emulatorName(p)))
+      return fileCheck(snap, emulatorName(p), meta, host)
+    })
+  )
   return problems.find(Boolean)
 }
 
