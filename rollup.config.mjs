@@ -119,7 +119,8 @@ export default {
     commonjs({ ignoreTryCatch: false }),
     json(),
     // shorter names only: dependencies compare errors by their class's name (the cache client's save race)
-    terser({ compress: false, mangle: { keep_classnames: true, keep_fnames: true } }),
+    // ASCII only: Node decodes and V8 parses a one-byte source faster than one with a single other character
+    terser({ compress: false, mangle: { keep_classnames: true, keep_fnames: true }, format: { ascii_only: true } }),
     // rollup meets the dependencies in an order that varies from run to run: sorted, the file does not
     license({ thirdParty: { output: { file: `${DIR}/licenses.txt`, template: byName } } }),
     moduleType

@@ -7,13 +7,21 @@
 import './early.js'
 import { printable } from './printable.js'
 
+/** An error the toolkit cannot report (it did not load, or the step failed before it could), as the runner reads one. */
+function fail(message: (why: string) => string, err: unknown): void {
+  // printable leaves no line break; a `%` would start an escape of the runner's own
+  const why = printable(String((err as Error)?.message ?? err)).replace(/%/g, '%25')
+  process.stdout.write(`::error::${message(why)}\n`)
+  process.exitCode = 1
+}
+
 import('./step.js').then(
-  m => m.step(),
-  (err: Error) => {
-    // the bundle is incomplete: the toolkit that would report it is what did not load
-    // printable leaves no line break; a `%` would start an escape of the runner's own
-    const why = printable(String(err?.message ?? err)).replace(/%/g, '%25')
-    process.stdout.write(`::error::this action's bundle could not be loaded (${why}): use a released version\n`)
-    process.exitCode = 1
-  }
+  m => {
+    try {
+      m.step()
+    } catch (err) {
+      fail(why => `this action failed as it started (${why})`, err)
+    }
+  },
+  (err: unknown) => fail(why => `this action's bundle could not be loaded (${why}): use a released version`, err)
 )

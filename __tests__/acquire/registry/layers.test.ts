@@ -81,7 +81,6 @@ describe('a plain layer', () => {
     ])
     const f = files[0]
     expect(fs.readFileSync(f.file, 'utf8')).toBe('aarch64 emulator\n')
-    expect(f.sha256).toBe(createHash('sha256').update('aarch64 emulator\n').digest('hex'))
     expect(fs.statSync(f.file).mode & 0o777).toBe(0o755)
   })
 
@@ -263,7 +262,7 @@ describe('a pull that names the files it needs', () => {
   it('stops reading a layer once it gave them all: what follows in it is not needed', async () => {
     const body = 'b'.repeat(4096)
     const { files, debug } = await extract([gzipSync(cutAfter(body))], { enough: [aarch64] })
-    expect(files.map(f => [f.path, f.sha256])).toEqual([[aarch64, sha(body)]])
+    expect(files.map(f => [f.path, sha(fs.readFileSync(f.file, 'utf8'))])).toEqual([[aarch64, sha(body)]])
     expect(debug).toContain('layer 0 gave every file needed: the rest of it is not read')
     // the same layer, read to its end, fails where it breaks off
     await expect(extract([gzipSync(cutAfter(body))])).rejects.toThrow(RegistryError)

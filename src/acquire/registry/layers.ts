@@ -16,7 +16,6 @@
  * make its directory a link), which image builders never write. Each layer's digest was checked before
  * it is read, so what is taken is still what the pin names.
  */
-import { createHash } from 'node:crypto'
 import { createReadStream, createWriteStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
@@ -33,8 +32,6 @@ export interface ExtractedFile {
   /** where it was written: `<dir>/<path>` */
   file: string
   size: number
-  /** SHA-256 of its content, hex */
-  sha256: string
 }
 
 /** A member's path as a relative path, or undefined for an absolute one or one with a `..` part. */
@@ -216,25 +213,24 @@ export class LayerExtractor {
 
   private async write(p: string, entry: ReadEntry): Promise<void> {
     const file = await this.place(p, entry.size)
-    const hash = createHash('sha256')
     let size = 0
-    const tap = new Transform({
+    // no hash here: the layer was checked against its digest, and the tool cache hashes what it keeps
+    const count = new Transform({
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length
-        hash.update(chunk)
         done(null, chunk)
       }
     })
     const mode = entry.mode && entry.mode & 0o111 ? 0o755 : 0o644
     try {
-      await pipeline(entry, tap, createWriteStream(file, { flags: 'wx', mode }))
+      await pipeline(entry, count, createWriteStream(file, { flags: 'wx', mode }))
       await fs.chmod(file, mode)
     } catch (err) {
       await fs.rm(file, { force: true })
       throw err
     }
     this.total += size
-    this.files.set(p, { layer: this.layer, out: { path: p, file, size, sha256: hash.digest('hex') } })
+    this.files.set(p, { layer: this.layer, out: { path: p, file, size } })
   }
 
   /** A hard link to a file already taken, as a copy of it; any other is not taken. */
