@@ -2,12 +2,21 @@ import { describe, expect, it } from '@jest/globals'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseEntry, registrationLine } from '../../src/binfmt/entry.js'
+import { parseEntry, registrationLine, type Entry } from '../../src/binfmt/entry.js'
 import { isPostStep, startHostProbes } from '../../src/early.js'
-import { byArch } from '../../src/platform/platforms.js'
+import { byArch, type Platform } from '../../src/platform/platforms.js'
 import { fromNodeArch } from '../../src/platform/arch.js'
 import { qemuVersion } from '../../src/acquire/emulators.js'
-import { fromStatus, probesToRun, runProbe, runProbes, runsOnCpu, statusLines, writeProbes } from '../../src/probe/run.js'
+import {
+  fromStatus,
+  probeHost,
+  probesToRun,
+  runProbe,
+  runProbes,
+  runsOnCpu,
+  statusLines,
+  writeProbes
+} from '../../src/probe/run.js'
 
 describe('a shell exit status as a probe result', () => {
   it.each([
@@ -105,6 +114,32 @@ describe("the CPU's own answer", () => {
     }
     expect(ownAnswer).toEqual({ runs: true })
     expect(await runsOnCpu(probes.get(foreign.arch) ?? '')).toEqual({ runs: false })
+  })
+})
+
+describe('the probes of the host', () => {
+  /** An entry claiming p's binaries, as the kernel shows one. */
+  const claiming = (p: Platform): Entry => {
+    const [, , , , magic, mask] = registrationLine(p, '/x').split(':')
+    const hex = (t: string): string => t.replaceAll('\\x', '')
+    return parseEntry(`qemu-${p.cpu}`, `enabled\ninterpreter /x\nflags: F\noffset 0\nmagic ${hex(magic)}\nmask ${hex(mask)}\n`)
+  }
+  const arm64 = byArch('arm64')
+  const [i386, arm] = [byArch('386'), byArch('arm')]
+
+  it("ask the CPU meanwhile, as root, about a platform of the host's family that an entry claims", async () => {
+    const entries = new Map([i386, arm, arm64].map(p => [`qemu-${p.cpu}`, claiming(p)] as const))
+    const asked = await probeHost(mkdtempSync(join(tmpdir(), 'asked-')), [arm64], entries, 'x64', true)
+    // 386 is amd64's family and claimed; arm is claimed, but arm64's family; nothing claims amd64 itself
+    expect([...(asked.cpu ?? new Map()).keys()]).toEqual(['386'])
+    const answer = await asked.cpu?.get('386')
+    expect(answer && ('runs' in answer || /binfmt_misc|user namespace/.test(answer.unknown))).toBe(true)
+    // as another user, asking may take sudo: only once the answer is known to count
+    const later = await probeHost(mkdtempSync(join(tmpdir(), 'later-')), [arm64], entries, 'x64', false)
+    expect(later.cpu?.size).toBe(0)
+    // nothing claims it: the probe's own result says
+    const unclaimed = await probeHost(mkdtempSync(join(tmpdir(), 'none-')), [arm64], new Map(), 'x64', true)
+    expect(unclaimed.cpu?.size).toBe(0)
   })
 })
 

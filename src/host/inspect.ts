@@ -109,14 +109,14 @@ export async function inspectHost(
   // before anything changes, mounting included
   if (own) await checkOwnProbe(own, first.before.get(own.arch), probeDir)
   const elsewhere = engine && engineElsewhere()
-  if (engine && elsewhere) return inspectInEngine(engine, elsewhere, first.probes, requested, nodeArch)
+  if (engine && elsewhere) return inspectInEngine(engine, elsewhere, first, requested, nodeArch)
   let mount: MountResult
   try {
     mount = await ensureMounted()
   } catch (err) {
     if (!engine || !(err instanceof NotMountedError)) throw err
     const why = `this runner does not see binfmt_misc and cannot mount it (${err.why})`
-    return inspectInEngine(engine, why, first.probes, requested, nodeArch)
+    return inspectInEngine(engine, why, first, requested, nodeArch)
   }
   let seen = first.seen
   let probed = first
@@ -130,7 +130,7 @@ export async function inspectHost(
   }
   const { probes, before } = probed
   if (!(await globallyEnabled())) throw switchedOff()
-  const { native, undecided } = await nativenessOf(own, before, entries, probes, true)
+  const { native, undecided } = await nativenessOf(own, before, entries, probes, true, probed.cpu)
   return {
     mount,
     entries,
@@ -159,14 +159,17 @@ async function nativenessOf(
   entries: ReadonlyMap<string, Entry>,
   probes: ReadonlyMap<string, string>,
   /** the CPU can be asked from here: this process runs on the kernel in question */
-  canAskCpu: boolean
+  canAskCpu: boolean,
+  /** its answers already asked for, by arch */
+  asked: ReadonlyMap<string, Promise<CpuAnswer>> = new Map()
 ): Promise<{ native: Platform[]; undecided: Map<string, string> }> {
   const native: Platform[] = []
   const undecided = new Map<string, string>()
   for (const p of PLATFORMS.filter(q => before.has(q.arch) || q === own)) {
     const handlers = handlersOf(p, entries)
     const askCpu = canAskCpu && own && p !== own && p.family === own.family && handlers.length > 0
-    const n = nativeness(p, own, before.get(p.arch), handlers, askCpu ? await runsOnCpu(probes.get(p.arch) ?? '') : undefined)
+    const cpu = askCpu ? await (asked.get(p.arch) ?? runsOnCpu(probes.get(p.arch) ?? '')) : undefined
+    const n = nativeness(p, own, before.get(p.arch), handlers, cpu)
     if (n === 'native') native.push(p)
     else if (n !== 'foreign') undecided.set(p.arch, n.undecided)
   }
@@ -180,7 +183,7 @@ async function nativenessOf(
 async function inspectInEngine(
   view: EngineView,
   why: string,
-  probes: Map<string, string>,
+  { probes, cpu }: HostProbes,
   requested: 'all' | readonly Platform[],
   nodeArch: string
 ): Promise<HostState> {
@@ -209,7 +212,7 @@ async function inspectInEngine(
   }
   if (!look.enabled) throw switchedOff()
   const sameKernel = look.bootId !== '' && look.bootId === (await bootId())
-  const { native, undecided } = await nativenessOf(own, look.results, look.entries, probes, sameKernel)
+  const { native, undecided } = await nativenessOf(own, look.results, look.entries, probes, sameKernel, cpu)
   return {
     mount: { mountedNow: false },
     entries: look.entries,

@@ -153,18 +153,30 @@ export interface HostProbes {
   probes: Map<string, string>
   /** results for the host's family, the requested platforms, and those an entry claims */
   before: Map<string, ProbeResult>
+  /** the CPU's answers already asked for (runsOnCpu), by arch */
+  cpu?: ReadonlyMap<string, Promise<CpuAnswer>>
 }
 
-/** Writes the probes and starts them before returning: they run while the caller goes on. */
+/**
+ * Writes the probes and starts them before returning: they run while the caller goes on. As root, a
+ * platform of the host's family that an entry claims is asked of the CPU meanwhile too (its answer
+ * does not depend on the entries); otherwise that may take sudo, asked only once it is known to count.
+ */
 export function probeHost(
   dir: string,
   requested: 'all' | readonly Platform[],
   entries: ReadonlyMap<string, Entry>,
-  nodeArch: string = process.arch
+  nodeArch: string = process.arch,
+  asRoot = process.getuid?.() === 0
 ): Promise<HostProbes> {
   const probes = writeProbes(dir, PLATFORMS)
   const toRun = new Set(probesToRun(requested, nodeArch, entries).map(p => p.arch))
-  return runProbes(new Map([...probes].filter(([arch]) => toRun.has(arch)))).then(before => ({ probes, before }))
+  const own = fromNodeArch(nodeArch)
+  const claimed = PLATFORMS.filter(
+    p => asRoot && own && p !== own && p.family === own.family && handlersOf(p, entries).length > 0
+  )
+  const cpu = new Map(claimed.map(p => [p.arch, runsOnCpu(probes.get(p.arch) ?? '', true)] as const))
+  return runProbes(new Map([...probes].filter(([arch]) => toRun.has(arch)))).then(before => ({ probes, before, cpu }))
 }
 
 /** Whether the CPU itself runs a probe, asked where no binfmt_misc entry can claim it. */
